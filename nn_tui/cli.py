@@ -1,0 +1,156 @@
+"""The `nn-tui` command: open the app, or train headless with `nn-tui run`.
+
+torch and textual are imported inside the commands that need them, so `nn-tui --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from nn_tui.core.errors import UserError
+
+app = typer.Typer(
+    name="nn-tui",
+    help="Build a neural network layer by layer, train it with PyTorch, and watch it learn.",
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def fail(error: UserError) -> typer.Exit:
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+@app.callback(invoke_without_command=True)
+def _root(ctx: typer.Context) -> None:
+    """With no command, open the app."""
+    if ctx.invoked_subcommand is None:
+        launch_app(None)
+
+
+def launch_app(preset: str | None) -> None:
+    from nn_tui.core.preset import load_preset, resolve_preset_path
+
+    loaded = None
+    try:
+        if preset is not None:
+            loaded = load_preset(resolve_preset_path(preset))
+    except UserError as exc:
+        raise fail(exc) from None
+    try:
+        from nn_tui.tui.app import NNTuiApp
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("nn_tui.tui"):
+            typer.echo("error: the app is not available in this build; use `nn-tui run PRESET`", err=True)
+            raise typer.Exit(EXIT_FAILED) from None
+        raise
+    NNTuiApp(preset=loaded).run()
+
+
+@app.command("open")
+def open_cmd(preset: str = typer.Argument(..., help="A preset file, or the name of a bundled preset.")) -> None:
+    """Open the app with a preset loaded."""
+    launch_app(preset)
+
+
+@app.command("presets")
+def presets_cmd() -> None:
+    """List the bundled presets with their descriptions."""
+    from nn_tui.core.preset import bundled_presets, read_toml
+
+    rows = []
+    for name, path in bundled_presets().items():
+        try:
+            desc = str(read_toml(path).get("description", ""))
+        except UserError:
+            desc = "(unreadable)"
+        rows.append((name, desc))
+    width = max((len(n) for n, _ in rows), default=0)
+    for name, desc in rows:
+        typer.echo(f"{name.ljust(width)}  {desc}")
+
+
+@app.command("run")
+def run_cmd(
+    preset: str = typer.Argument(..., help="A preset file (.toml), or the name of a bundled preset (see `nn-tui presets`)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Override training.epochs."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps"),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Override the preset's seed."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=0, help="CPU threads for torch (0 = default)."),
+    set_: list[str] = typer.Option([], "--set", help="Override any key, e.g. --set training.lr=0.1 (repeatable)."),
+    out: Path = typer.Option(Path("runs"), "--out", help="Folder for run directories."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object per line (epoch events, then end)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final summary line."),
+) -> None:
+    """Train a preset headless and write a run directory."""
+    from nn_tui.core.preset import load_preset, resolve_preset_path
+
+    overrides = list(set_)
+    if epochs is not None:
+        overrides.append(f"training.epochs={epochs}")
+    if device is not None:
+        overrides.append(f"training.device={json.dumps(device)}")
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    if threads is not None:
+        overrides.append(f"training.threads={threads}")
+    try:
+        path = resolve_preset_path(preset)
+        loaded = load_preset(path, overrides)
+        source = str(path)
+        from nn_tui.core.run import Run, prepare_run
+
+        prepared = prepare_run(loaded, source=source)
+        from nn_tui.cli_output import make_reporter
+
+        reporter = make_reporter(prepared, json_out=json_out, quiet=quiet)
+        run = Run(prepared, out_dir=out, on_event=reporter.on_event, progress_interval=0.5)
+    except UserError as exc:
+        raise fail(exc) from None
+
+    signals = {"count": 0, "code": EXIT_INTERRUPTED}
+
+    def on_signal(signum, frame):  # first signal: stop cleanly after this step; second: hard stop
+        signals["count"] += 1
+        signals["code"] = 128 + signum
+        if signals["count"] > 1:
+            raise KeyboardInterrupt
+        run.control.request_stop()
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        with reporter:
+            finished = run.execute()
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    reporter.finish(finished, run)
+    if finished.status == "stopped" or signals["count"]:
+        raise typer.Exit(signals["code"])
+    if finished.status in ("completed", "early_stopped"):
+        raise typer.Exit(EXIT_OK)
+    raise typer.Exit(EXIT_FAILED)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:  # a user error raised outside a command's own handling
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+if __name__ == "__main__":
+    main()

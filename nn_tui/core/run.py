@@ -1,0 +1,204 @@
+"""One training run end to end, shared by `nn-tui run` and the app: resolve, load, train, write the run folder."""
+
+from __future__ import annotations
+
+import platform
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import nn_tui
+from nn_tui.core.datasets import CLASSIFICATION, Dataset, load_dataset
+from nn_tui.core.errors import UserError
+from nn_tui.core.events import EpochEnd, Event, RunError, RunFinished, RunStarted, TrainerControl
+from nn_tui.core.model import LayerSummary, default_loss, output_units, resolved_momentum, summarize
+from nn_tui.core.preset import Preset, check_loss_for_task
+from nn_tui.core.rundir import RunDir
+
+
+@dataclass
+class PreparedRun:
+    """A preset with every default filled in, its dataset loaded, and the device chosen."""
+
+    preset: Preset  # fully resolved: loss and momentum set; runnable as-is
+    data: Dataset
+    device: str
+    threads: int
+    n_out: int
+    summary: list[LayerSummary]
+
+    @property
+    def parameters(self) -> int:
+        return sum(r.parameters for r in self.summary)
+
+
+def resolve_preset(preset: Preset, data: Dataset, *, source: str | None = None) -> Preset:
+    """Fill in the defaults that depend on the data (the loss) and on the optimizer (momentum)."""
+    t = preset.training
+    loss = t.loss or default_loss(data.task, data.n_classes)
+    check_loss_for_task(loss, data.task, source=source, n_classes=data.n_classes)
+    resolved = preset.copy()
+    resolved.training = replace(t, loss=loss, momentum=resolved_momentum(t))
+    return resolved
+
+
+def prepare_run(preset: Preset, *, source: str | None = None) -> PreparedRun:
+    from nn_tui.core.device import resolve_device, set_threads
+
+    device = resolve_device(preset.training.device, source=source)
+    data = load_dataset(
+        preset.data.dataset, preset.data.options, preset.seed, preset.data.test_fraction, preset.base_dir
+    )
+    resolved = resolve_preset(preset, data, source=source)
+    n_out = output_units(data.task, resolved.training.loss, data.n_classes, data.n_targets)
+    threads = set_threads(preset.training.threads)
+    summary = summarize(data.n_features, resolved.layers, n_out, resolved.training.loss)
+    return PreparedRun(resolved, data, device, threads, n_out, summary)
+
+
+def expectations(preset: Preset, best: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Check the preset's [expect] table against the best epoch: minimums for accuracy/R², maximums for losses."""
+    out = {}
+    for key, target in preset.expect.items():
+        value = best.get(key)
+        if value is None:
+            continue
+        met = value <= target if key.endswith("loss") else value >= target
+        out[key] = {"target": target, "value": value, "met": bool(met)}
+    return out
+
+
+def versions() -> dict[str, str]:
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "nn_tui": nn_tui.__version__}
+
+
+class Run:
+    """Runs a prepared preset, writing the run folder as it goes. Used from any thread."""
+
+    def __init__(
+        self,
+        prepared: PreparedRun,
+        *,
+        out_dir: str | Path | None = "runs",
+        on_event: Callable[[Event], None] | None = None,
+        control: TrainerControl | None = None,
+        progress_interval: float = 0.25,
+    ) -> None:
+        self.prepared = prepared
+        self.on_event = on_event or (lambda e: None)
+        self.control = control or TrainerControl()
+        self.progress_interval = progress_interval
+        self.run_dir = RunDir.create(out_dir, prepared.preset.name) if out_dir is not None else None
+        self.trainer = None
+        self.started_at = time.time()
+
+    def _summary(self, status: str, message: str, finished: RunFinished | None) -> dict[str, Any]:
+        p = self.prepared
+        trainer = self.trainer
+        best = finished.best if finished else (trainer.best if trainer else {})
+        final = finished.final if finished else (trainer.final if trainer else {})
+        summary = {
+            "status": status,
+            "message": message,
+            "run_id": self.run_dir.run_id if self.run_dir else None,
+            "preset": p.preset.name,
+            "dataset": p.preset.data.dataset,
+            "task": p.data.task,
+            "metric": "val_accuracy" if p.data.task == CLASSIFICATION else "val_r2",
+            "final": final,
+            "best": best,
+            "epochs_run": finished.epochs_run if finished else (trainer.epoch if trainer else 0),
+            "epochs": p.preset.training.epochs,
+            "parameters": p.parameters,
+            "device": p.device,
+            "threads": p.threads,
+            "seed": p.preset.seed,
+            "train_samples": len(p.data.X_train),
+            "val_samples": len(p.data.X_test) or len(p.data.X_train),
+            "versions": versions(),
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started_at)),
+            "wall_time": round(time.time() - self.started_at, 3),
+        }
+        if p.preset.expect:
+            summary["expect"] = expectations(p.preset, best)
+        return summary
+
+    def _event(self, event: Event) -> None:
+        if isinstance(event, EpochEnd) and self.run_dir is not None:
+            self.run_dir.append_metrics(event.row())
+        self.on_event(event)
+
+    def execute(self) -> RunFinished:
+        """Train to the end (or stop / divergence). Never raises for training errors: they become status 'failed'."""
+        from nn_tui.core.trainer import Trainer
+
+        p = self.prepared
+        rd = self.run_dir
+        finished: RunFinished | None = None
+        try:
+            self.trainer = Trainer(
+                p.preset,
+                p.data,
+                device=p.device,
+                n_out=p.n_out,
+                on_event=self._event,
+                control=self.control,
+                progress_interval=self.progress_interval,
+                run_dir=str(rd.path) if rd else None,
+            )
+            if rd is not None:
+                rd.write_preset(p.preset)
+                rd.open_metrics(self.trainer.metric)
+                rd.write_summary(self._summary("running", "training", None))
+            finished = self.trainer.run()
+        except KeyboardInterrupt:
+            finished = self._fallback("stopped", "interrupted")
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported as a failed run, with the traceback kept
+            tb = traceback.format_exc()
+            self.on_event(RunError(f"{type(exc).__name__}: {exc}", tb))
+            finished = self._fallback("failed", f"{type(exc).__name__}: {exc}")
+        finally:
+            if rd is not None:
+                if self.trainer is not None:
+                    rd.save_weights(self.trainer.state_dict_cpu(), {"preset": p.preset.name})
+                status = finished.status if finished else "failed"
+                message = finished.message if finished else "failed"
+                rd.write_summary(self._summary(status, message, finished))
+                rd.close()
+        self.on_event(finished)
+        return finished
+
+    def _fallback(self, status: str, message: str) -> RunFinished:
+        t = self.trainer
+        return RunFinished(
+            status=status,
+            message=message,
+            epochs_run=t.epoch if t else 0,
+            seconds=t.final.get("seconds", 0.0) if t else 0.0,
+            final=dict(t.final) if t else {},
+            best=dict(t.best) if t else {},
+            run_dir=str(self.run_dir.path) if self.run_dir else None,
+        )
+
+
+def train_preset(
+    preset: Preset,
+    *,
+    out_dir: str | Path | None = "runs",
+    on_event: Callable[[Event], None] | None = None,
+    control: TrainerControl | None = None,
+    source: str | None = None,
+) -> tuple[RunFinished, Run]:
+    """Convenience: prepare and run in one call (tests, scripts)."""
+    run = Run(prepare_run(preset, source=source), out_dir=out_dir, on_event=on_event, control=control)
+    return run.execute(), run
+
+
+__all__ = ["PreparedRun", "Run", "prepare_run", "resolve_preset", "train_preset", "RunStarted"]

@@ -1,0 +1,146 @@
+"""The run directory: preset.toml, metrics.csv, model.safetensors and summary.json for one training run.
+
+Every file but metrics.csv is replaced atomically; metrics.csv gets one whole row per write, flushed,
+so an interrupted or killed run always leaves a directory that can be read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from nn_tui.core.errors import UserError
+from nn_tui.core.fileio import atomic_write, atomic_write_json, atomic_write_text
+from nn_tui.core.preset import Preset, dump_preset
+
+PRESET_FILE = "preset.toml"
+METRICS_FILE = "metrics.csv"
+WEIGHTS_FILE = "model.safetensors"
+SUMMARY_FILE = "summary.json"
+
+
+def metrics_columns(metric: str) -> list[str]:
+    return ["epoch", "train_loss", "val_loss", metric, "lr", "seconds"]
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "run"
+
+
+class RunDir:
+    """One run's folder. Create with RunDir.create(); write with the methods below."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._metrics_fh: io.TextIOWrapper | None = None
+        self._columns: list[str] = []
+
+    @classmethod
+    def create(cls, out_dir: str | Path, preset_name: str) -> RunDir:
+        out = Path(out_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create the output folder: {exc.strerror or exc}", source=str(out)) from None
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise UserError("the output folder is not writable; choose another with --out", source=str(out))
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = f"{stamp}-{_slug(preset_name)}"
+        for i in range(1000):
+            path = out / (base if i == 0 else f"{base}-{i}")
+            try:
+                path.mkdir()
+                return cls(path)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise UserError(f"cannot create a run folder: {exc.strerror or exc}", source=str(out)) from None
+        raise UserError("could not find a free run folder name", source=str(out))
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def write_preset(self, preset: Preset) -> None:
+        atomic_write_text(self.path / PRESET_FILE, dump_preset(preset))
+
+    def open_metrics(self, metric: str) -> None:
+        self._columns = metrics_columns(metric)
+        path = self.path / METRICS_FILE
+        new = not path.exists() or path.stat().st_size == 0
+        self._metrics_fh = open(path, "a", encoding="utf-8", newline="")
+        if new:
+            self._write_line(",".join(self._columns))
+
+    def _write_line(self, line: str) -> None:
+        assert self._metrics_fh is not None
+        # One write() of a whole line, then flush: a crash leaves whole rows only.
+        self._metrics_fh.write(line + "\n")
+        self._metrics_fh.flush()
+
+    def append_metrics(self, row: dict[str, Any]) -> None:
+        self._write_line(",".join(_csv_value(row.get(c)) for c in self._columns))
+
+    def close(self) -> None:
+        if self._metrics_fh is not None:
+            try:
+                os.fsync(self._metrics_fh.fileno())
+            except OSError:
+                pass
+            self._metrics_fh.close()
+            self._metrics_fh = None
+
+    def save_weights(self, state: dict[str, Any], metadata: dict[str, str] | None = None) -> None:
+        from safetensors.torch import save_file
+
+        atomic_write(self.path / WEIGHTS_FILE, lambda tmp: save_file(state, tmp, metadata=metadata))
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        atomic_write_json(self.path / SUMMARY_FILE, _json_safe(summary))
+
+
+def _csv_value(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))
+    return str(v)
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    return v
+
+
+def read_metrics(path: str | Path) -> list[dict[str, float]]:
+    """Rows of a run's metrics.csv as numbers (epoch as int)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / METRICS_FILE
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = []
+        for row in csv.DictReader(fh):
+            rows.append({k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v not in (None, "")})
+        return rows
+
+
+def read_summary(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / SUMMARY_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError("not a run folder (no summary.json)", source=str(run_dir)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"summary.json is not valid JSON: {exc}", source=str(run_dir)) from None
