@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import nn_tui
-from nn_tui.core.datasets import CLASSIFICATION, Dataset, load_dataset
+from nn_tui.core.datasets import CLASSIFICATION, Dataset, absolute_path_options, load_dataset
 from nn_tui.core.errors import UserError
 from nn_tui.core.events import EpochEnd, Event, RunError, RunFinished, RunStarted, TrainerControl
 from nn_tui.core.model import LayerSummary, default_loss, output_units, resolved_momentum, summarize
@@ -42,6 +42,8 @@ def resolve_preset(preset: Preset, data: Dataset, *, source: str | None = None) 
     check_loss_for_task(loss, data.task, source=source, n_classes=data.n_classes)
     resolved = preset.copy()
     resolved.training = replace(t, loss=loss, momentum=resolved_momentum(t))
+    # Relative data paths (a CSV file) made absolute, so the run folder's preset.toml runs from anywhere.
+    resolved.data.options = absolute_path_options(preset.data.dataset, preset.data.options, preset.base_dir)
     return resolved
 
 
@@ -95,6 +97,7 @@ class Run:
         self.progress_interval = progress_interval
         self.run_dir = RunDir.create(out_dir, prepared.preset.name) if out_dir is not None else None
         self.trainer = None
+        self.evaluation: dict[str, Any] | None = None
         self.started_at = time.time()
 
     def _summary(self, status: str, message: str, finished: RunFinished | None) -> dict[str, Any]:
@@ -126,7 +129,22 @@ class Run:
         }
         if p.preset.expect:
             summary["expect"] = expectations(p.preset, best)
+        if finished is not None and trainer is not None:
+            summary["evaluation"] = self.evaluate()
         return summary
+
+    def evaluate(self) -> dict[str, Any] | None:
+        """Accuracy, per-class precision/recall and confusion matrix (or R², RMSE, MAE) of the final weights
+        on the validation split. Kept in self.evaluation for the app; {"error": ...} if it cannot be computed."""
+        from nn_tui.core.evaluate import evaluate_model
+
+        try:
+            self.evaluation = evaluate_model(
+                self.trainer.model, self.prepared.data, self.prepared.preset.training.loss, device=self.trainer.device
+            )
+        except Exception as exc:  # noqa: BLE001 - scoring must never turn a finished run into a failed one
+            self.evaluation = {"error": f"{type(exc).__name__}: {exc}"}
+        return self.evaluation
 
     def _event(self, event: Event) -> None:
         if isinstance(event, EpochEnd) and self.run_dir is not None:

@@ -67,6 +67,9 @@ class DatasetInfo:
     samples: int | None = None  # default number of samples
     source: str = "synthetic"
     extra_check: Callable[[dict[str, Any], str | None], None] | None = field(default=None, compare=False)
+    label_names: tuple[str, ...] | None = None  # classification sets whose classes are known before loading
+    # Options that are file or folder paths: relative ones resolve against the preset's folder.
+    path_options: tuple[str, ...] = ()
 
     def check_options(self, options: dict[str, Any], *, source: str | None) -> None:
         if self.extra_check is not None:
@@ -123,6 +126,24 @@ def load_dataset(name: str, options: dict[str, Any], seed: int, test_fraction: f
 
 
 # ---------------------------------------------------------------- helpers for loaders
+
+
+def resolve_path(value: str, base_dir: Path | None) -> Path:
+    """A path from a preset: `~` expanded; relative paths resolve against the preset file's folder."""
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return path
+
+
+def absolute_path_options(name: str, options: dict[str, Any], base_dir: Path | None) -> dict[str, Any]:
+    """Options with relative file paths made absolute, so a copy of the preset saved elsewhere still runs."""
+    info = get_dataset_info(name)
+    out = dict(options)
+    for key in info.path_options:
+        if isinstance(out.get(key), str) and base_dir is not None:
+            out[key] = str(resolve_path(out[key], base_dir).resolve())
+    return out
 
 
 def split(
