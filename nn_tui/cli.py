@@ -81,6 +81,35 @@ def presets_cmd() -> None:
         typer.echo(f"{name.ljust(width)}  {desc}")
 
 
+@app.command("datasets")
+def datasets_cmd(
+    name: Optional[str] = typer.Argument(None, help="Show one dataset's labels and [data] keys."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the datasets a preset can use: task, samples, features, classes, source."""
+    from nn_tui.cli_data import show_datasets
+
+    try:
+        show_datasets(name, json_out=json_out)
+    except UserError as exc:
+        raise fail(exc) from None
+
+
+@app.command("eval")
+def eval_cmd(
+    run_dir: Path = typer.Argument(..., help="A run folder (runs/<run-id>/) with preset.toml and model.safetensors."),
+    data: Optional[str] = typer.Option(None, "--data", help="Score on this preset's data instead of the run's own."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Score a run's saved model on the test split: accuracy, per-class precision/recall, confusion matrix (or R², RMSE, MAE)."""
+    from nn_tui.cli_data import evaluate
+
+    try:
+        evaluate(run_dir, data, json_out=json_out)
+    except UserError as exc:
+        raise fail(exc) from None
+
+
 @app.command("run")
 def run_cmd(
     preset: str = typer.Argument(..., help="A preset file (.toml), or the name of a bundled preset (see `nn-tui presets`)."),
