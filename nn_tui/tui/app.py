@@ -1,0 +1,84 @@
+"""The nn-tui Textual app. Small on purpose: the screens and widgets do the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from nn_tui.core.device import DeviceReport
+from nn_tui.core.preset import Preset
+from nn_tui.tui.commands import NNTuiCommands
+from nn_tui.tui.messages import TorchReady
+from nn_tui.tui.screens.main import MainScreen
+from nn_tui.tui.trainers import TrainerFunction, train_with_torch, warm_up_torch
+
+
+class NNTuiApp(App):
+    """Build an MLP, train it live, watch it learn.
+
+    trainer: runs on a worker thread; defaults to the real PyTorch trainer (tests pass a fake).
+    device_source: returns a DeviceReport for a device name; defaults to psutil/NVML sampling.
+    warm_torch: import torch in the background after the first frame, so the first Train starts fast.
+    """
+
+    TITLE = "nn-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {NNTuiCommands}
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        preset: Preset | None = None,
+        *,
+        preset_path: Path | None = None,
+        trainer: TrainerFunction | None = None,
+        device_source: Callable[[str | None], DeviceReport] | None = None,
+        runs_dir: str | Path = "runs",
+        warm_torch: bool = True,
+    ) -> None:
+        super().__init__()
+        self.initial_preset = preset
+        self.initial_path = preset_path
+        if preset_path is None and preset is not None and preset.base_dir is not None:
+            candidate = preset.base_dir / f"{preset.name}.toml"
+            self.initial_path = candidate if candidate.exists() else None
+        self.trainer: TrainerFunction = trainer or train_with_torch
+        self.device_source = device_source
+        self.runs_dir = runs_dir
+        self.warm_torch = warm_torch
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen(self.initial_preset, self.initial_path))
+        if self.warm_torch:
+            self.set_timer(0.5, self._warm_up)
+
+    @work(thread=True, exit_on_error=False, group="warm-up")
+    def _warm_up(self) -> None:
+        devices = warm_up_torch()
+        main = self.main_screen
+        if main is not None:
+            main.post_message(TorchReady(devices))
+
+    @property
+    def main_screen(self) -> MainScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+
+    def action_help(self) -> None:
+        from nn_tui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Stop a running training first (its run folder is saved as "stopped"), then exit."""
+        main = self.main_screen
+        if main is not None and main.train_view.active:
+            await main.train_view.stop_and_wait(timeout=2.0)
+        self.exit()

@@ -1,0 +1,61 @@
+"""Command palette (ctrl+p): open / save presets, bundled presets, datasets, and the run controls that apply now."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from nn_tui.core.preset import bundled_presets, load_preset
+from nn_tui.core.errors import UserError
+
+
+class NNTuiCommands(Provider):
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        from nn_tui.tui.screens.main import MainScreen
+
+        screen = self.screen
+        if not isinstance(screen, MainScreen):
+            return []
+        tv = screen.train_view
+        out: list[tuple[str, Callable[[], object], str]] = [
+            ("Open preset file…", screen.action_open, "load a .toml preset (ctrl+o)"),
+            ("Save preset", screen.action_save, "save the setup as a preset TOML (ctrl+s)"),
+            ("Save preset as…", screen.action_save_as, "save the setup under a new file name"),
+        ]
+        if tv.active:
+            out.append(("Stop training", screen.action_stop, "stop the run; it is saved as stopped (x)"))
+            if tv.state == "training":
+                out.append(("Pause training", screen.action_pause, "space"))
+            if tv.state == "paused":
+                out.append(("Resume training", screen.action_resume, "space"))
+                out.append(("Step one epoch", screen.action_step, "n"))
+        else:
+            out.append(("Train", screen.action_train, "train the current setup in a new run (t)"))
+        out.append(("Toggle log scale of the loss chart", screen.action_log_scale, "l"))
+        for name, path in bundled_presets().items():
+            out.append((f"Bundled preset: {name}", partial(self._open_bundled, path), str(path.name)))
+        for name, info in screen.datasets.items():
+            out.append((f"Dataset: {name}", partial(screen.choose_dataset, name), info.description))
+        return out
+
+    async def _open_bundled(self, path) -> None:
+        screen = self.screen
+        try:
+            preset = load_preset(path)
+        except UserError as exc:
+            self.app.notify(str(exc), title="Cannot open", severity="error")
+            return
+        await screen.open_preset(preset, path)  # type: ignore[attr-defined]
+
+    async def discover(self) -> Hits:
+        for text, command, help_text in self._commands():
+            yield DiscoveryHit(text, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, help=help_text)

@@ -1,0 +1,64 @@
+"""F1 / ?: every key of the app in one place, grouped the way the screens are."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+HELP = """\
+[b $text-accent]nn-tui[/]: build a neural network layer by layer, train it with PyTorch, watch it learn.
+
+[b]Anywhere[/]
+  [b]1[/] [b]2[/] [b]3[/]        Data · Network · Train tabs (or click them)
+  [b]t[/]            train the current setup (a new run, fresh weights)
+  [b]x[/]            stop the run (it is saved as "stopped")
+  [b]space[/]        pause / resume
+  [b]n[/]            while paused: run exactly one more epoch
+  [b]r[/]            reset: clear the last run; while training, restart from fresh weights
+  [b]l[/]            loss chart: linear / log scale
+  [b]ctrl+s[/]       save the setup as a preset (.toml, runs with [i]nn-tui run FILE[/])
+  [b]ctrl+o[/]       open a preset file or a bundled preset
+  [b]ctrl+p[/]       command palette: open, save, bundled presets, datasets, train…
+  [b]tab[/]          next field;  [b]f1[/] or [b]?[/] this help;  [b]ctrl+q[/] quit (stops a run first)
+
+[b]Network tab: the layer table[/]
+  [b]↑ ↓[/]          choose a layer
+  [b]a[/] / [b]i[/]        add a hidden layer after / insert one before the cursor
+  [b]d[/] or [b]delete[/]  delete the layer
+  [b]shift+↑ ↓[/]    move the layer up / down (also [b]K[/] / [b]J[/])
+  [b]enter[/] or [b]u[/]   type the number of units;  [b]+[/] [b]-[/] one more / fewer;  [b]*[/] [b]/[/] double / halve
+  [b]c[/] / [b]C[/]        next / previous activation
+  [b]o[/]            type the dropout rate (0 to 0.95)
+  [b]b[/]            batch norm on / off
+  mouse        click a row, then click its units, activation, dropout or BN cell
+
+[b]Fields[/]
+  Type a value: it is checked as you type, and a refused value is explained under the field.
+  The setup only changes when the value is allowed. Blank means "default" where there is one.
+
+[b]Train tab[/]
+  Loss: [b]train[/] and [b]val[/] per epoch, and the [b]running[/] loss inside each epoch.
+  The run folder (preset.toml, metrics.csv, model.safetensors, summary.json) is shown at the bottom.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 96; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $panel; padding: 0 1;
+    }
+    """
+    BINDINGS = [Binding("escape,q,f1,question_mark", "close", "Close", id="help.close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = "help · escape closes"
+            yield Static(HELP)
+
+    def action_close(self) -> None:
+        self.dismiss()

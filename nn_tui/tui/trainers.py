@@ -1,0 +1,50 @@
+"""How the app trains: a function run on a worker thread. The real one calls the core `Run`; tests pass a fake.
+
+A trainer function takes the preset and returns the RunFinished, reporting through `on_event`
+(which only appends to a deque) and obeying `control` (stop / pause / step one epoch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from nn_tui.core.events import Event, RunFinished, TrainerControl
+from nn_tui.core.preset import Preset
+
+
+class TrainerFunction(Protocol):
+    def __call__(
+        self,
+        preset: Preset,
+        *,
+        out_dir: str | Path,
+        on_event: Callable[[Event], None],
+        control: TrainerControl,
+    ) -> RunFinished: ...
+
+
+def train_with_torch(
+    preset: Preset,
+    *,
+    out_dir: str | Path,
+    on_event: Callable[[Event], None],
+    control: TrainerControl,
+) -> RunFinished:
+    """The real trainer: the same `Run` as `nn-tui run`, so the app writes the same run directory.
+
+    Imports torch (via the core) on the calling thread, never on the UI thread.
+    """
+    from nn_tui.core.run import Run, prepare_run
+
+    prepared = prepare_run(preset, source="app")
+    run = Run(prepared, out_dir=out_dir, on_event=on_event, control=control, progress_interval=0.25)
+    return run.execute()
+
+
+def warm_up_torch() -> list[str]:
+    """Import torch ahead of the first Train and list the devices a user can pick."""
+    from nn_tui.core.device import cuda_device_choices
+
+    return cuda_device_choices()

@@ -1,0 +1,50 @@
+"""CPU, RAM and NVIDIA GPUs (NVML), plus torch's memory on the training device; updated about once a second."""
+
+from __future__ import annotations
+
+from textual.markup import escape
+from textual.widgets import Static
+
+from nn_tui.core.device import DeviceReport
+from nn_tui.tui.widgets.metrics_panel import rows_markup
+
+
+def gb(n: int | None) -> str:
+    if n is None:
+        return "–"
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
+
+
+def used_of(used: int | None, total: int | None) -> str:
+    """'2.1/25.3 GB' (one unit when both are gigabytes), else each with its own unit."""
+    if used is not None and total is not None and used >= 1e9 and total >= 1e9:
+        return f"{used / 1e9:.1f}/{total / 1e9:.1f} GB"
+    return f"{gb(used)}/{gb(total)}"
+
+
+class DevicePanel(Static):
+    def show(self, report: DeviceReport | None, device: str | None) -> None:
+        rows: list[tuple[str, str]] = []
+        rows.append(("device", escape(device or "auto")))
+        if report is None:
+            rows.append(("", "[$text-muted]measuring…[/]"))
+            self.update(rows_markup(rows, 7))
+            return
+        rows.append(("CPU", f"{report.cpu_percent:.0f}% of {report.cpu_count} cores"))
+        rows.append(("RAM", used_of(report.ram_used, report.ram_total)))
+        rows.append(("app", f"{report.process_cpu_percent:.0f}% CPU · {gb(report.process_rss)}"))
+        if report.gpus:
+            for g in report.gpus:
+                parts = [f"{g.utilization:.0f}%" if g.utilization is not None else "–"]
+                parts.append(used_of(g.memory_used, g.memory_total))
+                if g.temperature is not None:
+                    parts.append(f"{g.temperature:.0f}°C")
+                if g.power is not None:
+                    parts.append(f"{g.power:.0f} W")
+                rows.append((f"GPU {g.index}", escape(g.name)))
+                rows.append(("", " · ".join(parts)))
+        else:
+            rows.append(("GPU", f"[$text-muted]{escape(report.gpu_note or 'none')}[/]"))
+        if report.torch_allocated is not None:
+            rows.append(("torch", f"{gb(report.torch_allocated)} alloc · {gb(report.torch_reserved)} reserved"))
+        self.update(rows_markup(rows, 7))

@@ -1,0 +1,39 @@
+"""Validation accuracy (classification) or R² (regression) per epoch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nn_tui.tui.run_history import RunHistory
+from nn_tui.tui.widgets.chart import PlotWidget
+
+
+class MetricChart(PlotWidget):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.history: RunHistory | None = None
+
+    def show(self, history: RunHistory | None) -> None:
+        self.history = history
+        if history is not None:
+            self.border_title = "validation accuracy" if history.metric == "val_accuracy" else "validation R²"
+        self.changed()
+
+    def placeholder(self) -> str | None:
+        h = self.history
+        if h is None or len(h.metric_values) == 0:
+            return "accuracy / R² appears after the first epoch"
+        return None
+
+    def draw(self, plt: Any, width: int, height: int) -> None:
+        h = self.history
+        assert h is not None
+        xs, ys = h.metric_values.points(max(8, 2 * width))
+        color = self.color("success", "green")
+        if len(xs) == 1:
+            plt.scatter(xs, ys, color=color, marker="braille")
+        else:
+            plt.plot(xs, ys, color=color, marker="braille")
+        if h.metric == "val_accuracy":
+            plt.ylim(0, 1.0)
+        plt.xlabel("epoch")
