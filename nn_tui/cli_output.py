@@ -105,6 +105,7 @@ class HumanReporter(Reporter):
             f"loss {p.preset.training.loss}, {p.preset.training.optimizer} lr {p.preset.training.lr:g}, "
             f"device {p.device} ({p.threads} thread{'s' if p.threads != 1 else ''})"
         )
+        self.console.print(model_table(p))
         self.progress.__enter__()
         self.task = self.progress.add_task("train", total=p.preset.training.epochs, status="starting")
         return self
@@ -141,7 +142,7 @@ class HumanReporter(Reporter):
         keys = ["epoch", "train_loss", "val_loss", self.metric, "lr", "seconds"]
         for k in keys:
             table.add_column(k, justify="right")
-        for label, row in (("final", finished.final), ("best (val loss)", finished.best)):
+        for label, row in (("final", finished.final), ("best", finished.best)):
             if row:
                 table.add_row(label, *[_fmt(k, row.get(k)) for k in keys])
         self.console.print(table)
@@ -155,6 +156,22 @@ class HumanReporter(Reporter):
                 self.console.print(f"expected {key} {op} {res['target']}: {res['value']:.4f} {mark}")
         if finished.run_dir:
             self.console.print(f"run dir: {finished.run_dir}")
+
+
+def model_table(prepared: PreparedRun):
+    """Per-layer output shape and parameter count, with the total."""
+    from rich.table import Table
+
+    table = Table(title="model", title_justify="left", show_footer=True, box=None, padding=(0, 2))
+    table.add_column("layer", footer="total")
+    table.add_column("output", justify="right")
+    table.add_column("activation")
+    table.add_column("parameters", justify="right", footer=f"{prepared.parameters:,}")
+    table.add_column("", style="dim")
+    for i, row in enumerate(prepared.summary):
+        name = row.kind if row.kind != "hidden" else f"hidden {i}"
+        table.add_row(name, row.shape, row.activation or "-", f"{row.parameters:,}", row.detail)
+    return table
 
 
 def _fmt(key: str, value: Any) -> str:
