@@ -110,6 +110,21 @@ def eval_cmd(
         raise fail(exc) from None
 
 
+@app.command("export")
+def export_cmd(
+    run_dir: Path = typer.Argument(..., help="A run folder (runs/<run-id>/) with preset.toml and model.safetensors."),
+    fmt: str = typer.Option("script", "--format", "-f", help="script | onnx | torchscript | safetensors"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write; default: <preset name>_train.py, .onnx, .pt or .safetensors here."),
+) -> None:
+    """Export a run: a standalone PyTorch training script, or the trained model as ONNX, TorchScript or safetensors."""
+    from nn_tui.cli_export import export
+
+    try:
+        export(run_dir, fmt, output)
+    except UserError as exc:
+        raise fail(exc) from None
+
+
 @app.command("run")
 def run_cmd(
     preset: str = typer.Argument(..., help="A preset file (.toml), or the name of a bundled preset (see `nn-tui presets`)."),
@@ -121,6 +136,7 @@ def run_cmd(
     out: Path = typer.Option(Path("runs"), "--out", help="Folder for run directories."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object per line (epoch events, then end)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final summary line."),
+    health: bool = typer.Option(False, "--health", help="Also write health.csv: per-layer gradient/weight norms, dead and saturated units."),
 ) -> None:
     """Train a preset headless and write a run directory."""
     from nn_tui.core.preset import load_preset, resolve_preset_path
@@ -145,6 +161,10 @@ def run_cmd(
 
         reporter = make_reporter(prepared, json_out=json_out, quiet=quiet)
         run = Run(prepared, out_dir=out, on_event=reporter.on_event, progress_interval=0.5)
+        if health and run.run_dir is not None:  # sampled twice a second at most, between steps
+            from nn_tui.core.health import HEALTH_FILE, HealthProbe
+
+            run.on_event = HealthProbe(run.on_event, interval=0.5).attach(run).record_to(run.run_dir.path / HEALTH_FILE)
     except UserError as exc:
         raise fail(exc) from None
 
