@@ -68,10 +68,10 @@ def iris_run(tmp_path_factory):
     return run.run_dir.path
 
 
-def test_eval_reports_on_the_test_split(nn_tui, iris_run):
+def test_eval_reports_on_the_test_split(iris_run):
     summary = read_summary(iris_run)
-    r = nn_tui("eval", iris_run, "--json")
-    assert r.returncode == 0, r.stderr
+    r = invoke("eval", iris_run, "--json")
+    assert r.exit_code == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["accuracy"] == summary["evaluation"]["accuracy"]
     assert report["confusion_matrix"] == summary["evaluation"]["confusion_matrix"]
@@ -86,11 +86,11 @@ def test_eval_human_output_and_other_data(iris_run):
 
 
 @pytest.mark.parametrize("target", ["missing_dir", "empty_dir"])
-def test_eval_bad_run_dir_exits_2(tmp_path, target):
+def test_eval_bad_run_dir_exits_2(nn_tui, tmp_path, target):
     (tmp_path / "empty_dir").mkdir()
-    r = invoke("eval", tmp_path / target)
-    assert r.exit_code == 2, (r.stdout, r.stderr)
-    assert r.stdout == ""
+    r = nn_tui("eval", tmp_path / target)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and r.stdout == ""
     assert str(tmp_path / target) in r.stderr and ("no such run folder" in r.stderr or "not a run folder" in r.stderr)
 
 
