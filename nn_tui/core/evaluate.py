@@ -182,7 +182,14 @@ def evaluate_run(run_dir: str | Path, data_preset: Preset | None = None) -> dict
     spec = data_preset or preset
     data = load_dataset(spec.data.dataset, spec.data.options, spec.seed, spec.data.test_fraction, spec.base_dir)
     loss = preset.training.loss or default_loss(data.task, data.n_classes)
-    check_loss_for_task(loss, data.task, source=str(run_dir / PRESET_FILE))
+    try:
+        check_loss_for_task(loss, data.task, source=str(run_dir / PRESET_FILE))
+    except UserError:
+        raise UserError(
+            f"the run's model was trained with the {loss} loss, which does not fit {spec.data.dataset!r}, "
+            f"a {data.task} dataset",
+            source=source,
+        ) from None
     n_out = output_units(data.task, loss, data.n_classes, data.n_targets)
     model = build_model(data.n_features, preset.layers, n_out)
     state = _read_weights(weights)

@@ -118,7 +118,7 @@ def test_eval_on_another_presets_data(tmp_path):
     with pytest.raises(UserError, match="takes 4 features and gives 3 outputs; the data has 13 features"):
         evaluate_run(run.run_dir.path, wine)
     diabetes = load_preset(bundled_presets()["diabetes"])
-    with pytest.raises(UserError, match="does not fit a regression dataset"):
+    with pytest.raises(UserError, match="trained with the cross_entropy loss, which does not fit 'diabetes', a regression"):
         evaluate_run(run.run_dir.path, diabetes)
 
 
