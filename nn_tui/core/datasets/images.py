@@ -125,6 +125,21 @@ def _reachable(url: str, timeout: float) -> str | None:
     return result[0]
 
 
+def _probe_all(urls: list[str]) -> list[str | None]:
+    """_reachable for each url at the same time, so a dead network costs one timeout, not one per mirror."""
+    results: list[str | None] = [None] * len(urls)
+
+    def probe(i: int) -> None:
+        results[i] = _reachable(urls[i], PREFLIGHT_TIMEOUT)
+
+    threads = [threading.Thread(target=probe, args=(i,), daemon=True) for i in range(len(urls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(PREFLIGHT_TIMEOUT + 2.0)
+    return [r if not t.is_alive() else "no answer" for r, t in zip(results, threads)]
+
+
 def _where_to_put(what: str, cls: Any, raw: Path) -> str:
     files = ", ".join(f"{name}.gz" for name in RAW_FILES)
     mirror = cls.mirrors[0] if getattr(cls, "mirrors", None) else "the dataset's home page"
@@ -142,9 +157,9 @@ def _download(cls: Any, root: Path, raw: Path, what: str) -> None:
             + _where_to_put(what, cls, raw),
             key="data.download",
         )
-    mirrors = list(getattr(cls, "mirrors", []))
-    reasons = [r for r in (_reachable(m, PREFLIGHT_TIMEOUT) for m in mirrors[:2]) if r]
-    if mirrors and len(reasons) == len(mirrors[:2]):
+    mirrors = list(getattr(cls, "mirrors", []))[:2]
+    reasons = [r for r in _probe_all(mirrors) if r]
+    if mirrors and len(reasons) == len(mirrors):
         raise UserError(
             f"{what} is not downloaded yet and there is no network connection ({'; '.join(reasons)}); "
             + _where_to_put(what, cls, raw),
