@@ -13,6 +13,7 @@ import shutil
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -100,44 +101,33 @@ def _proxy_for(url: str) -> str | None:
 
 
 def _reachable(url: str, timeout: float) -> str | None:
-    """None when a TCP connection to the url's host (or its proxy) opens within `timeout`; else the reason.
-
-    Runs in a daemon thread because name lookup (getaddrinfo) has no timeout of its own.
-    """
+    """None when a TCP connection to the url's host (or its proxy) opens within `timeout`; else the reason."""
     target = _proxy_for(url) or url
     parts = urlsplit(target if "://" in target else f"http://{target}")
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    result: list[str | None] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                result.append(None)
-        except OSError as exc:
-            result.append(f"{host}:{port}: {exc.strerror or exc}")
-
-    thread = threading.Thread(target=probe, daemon=True, name="nn-tui-network-probe")
-    thread.start()
-    thread.join(timeout + 1.0)
-    if not result:
-        return f"{host}:{port}: no answer within {timeout:g} s"
-    return result[0]
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"{host}:{port}: {exc.strerror or exc}"
 
 
 def _probe_all(urls: list[str]) -> list[str | None]:
-    """_reachable for each url at the same time, so a dead network costs one timeout, not one per mirror."""
-    results: list[str | None] = [None] * len(urls)
+    """_reachable for every url at once, in daemon threads: name lookup (getaddrinfo) has no timeout of
+    its own, and a dead network should cost one timeout, not one per mirror."""
+    results: list[str | None] = [f"no answer within {PREFLIGHT_TIMEOUT:g} s"] * len(urls)
 
     def probe(i: int) -> None:
         results[i] = _reachable(urls[i], PREFLIGHT_TIMEOUT)
 
-    threads = [threading.Thread(target=probe, args=(i,), daemon=True) for i in range(len(urls))]
+    threads = [threading.Thread(target=probe, args=(i,), daemon=True, name="nn-tui-probe") for i in range(len(urls))]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + PREFLIGHT_TIMEOUT + 1.0
     for t in threads:
-        t.join(PREFLIGHT_TIMEOUT + 2.0)
-    return [r if not t.is_alive() else "no answer" for r, t in zip(results, threads)]
+        t.join(max(0.0, deadline - time.monotonic()))
+    return list(results)
 
 
 def _where_to_put(what: str, cls: Any, raw: Path) -> str:
