@@ -1,0 +1,306 @@
+"""The "Inside" tab: decision boundary, training health, network diagram with a forward pass, truth table and
+confusion matrix of the running (or last) training run.
+
+It plugs in with one call: `feed(snapshot)` with an nn_tui.core.insight.InsightSnapshot (the app's trainer
+sends them through its event queue; see nn_tui.core.insight.InsightProbe). Optionally `follow(get_snapshot)`
+polls a function for the latest snapshot instead. The views are computed from the snapshot's private CPU
+copy of the model in a thread worker, only while this tab is shown, and drawn on the UI thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from nn_tui.core.insight import InsightSnapshot, InsightViews
+from nn_tui.tui.insight_colors import class_palette, hex_of
+from nn_tui.tui.widgets.boundary_map import BoundaryMap
+from nn_tui.tui.widgets.confusion_matrix import ConfusionMatrixView
+from nn_tui.tui.widgets.forward_pass import ForwardPassView
+from nn_tui.tui.widgets.health_panel import HealthPanel
+from nn_tui.tui.widgets.network_diagram import NetworkDiagram, NetworkPicture, legend_markup, picture_of
+from nn_tui.tui.widgets.truth_table_view import TruthTableView
+
+POLL_SECONDS = 0.25
+RESIZE_DELAY = 0.2
+NO_RUN = "Train a network (t) to see inside it: decision boundary, health, network, truth table, confusion matrix."
+
+
+@dataclass
+class InsightComputed(Message):
+    """Views computed in the worker for one snapshot."""
+
+    snapshot: InsightSnapshot
+    views: InsightViews | None
+    picture: NetworkPicture | None
+    trace: Any
+    seconds: float
+    error: str | None = None
+
+
+class InsightView(Vertical):
+    BINDINGS = [
+        Binding("left_square_bracket", "sample(-1)", "Prev sample", id="insight.prev"),
+        Binding("right_square_bracket", "sample(1)", "Next sample", id="insight.next"),
+        Binding("f", "focus_input", "Type input", id="insight.input", tooltip="Type an input for the forward pass"),
+    ]
+    DEFAULT_CSS = """
+    InsightView { height: 1fr; }
+    InsightView #insight-status { height: 1; padding: 0 1; color: $text-muted; }
+    InsightView #insight-tabs { height: 1fr; }
+    InsightView #insight-tabs > ContentSwitcher { height: 1fr; }
+    InsightView TabPane { height: 1fr; padding: 0; }
+    InsightView #boundary-pane BoundaryMap { height: 1fr; }
+    InsightView #boundary-legend, InsightView #network-legend { height: auto; padding: 0 1; }
+    InsightView #forward-side { width: 46; border-left: solid $border-blurred; }
+    InsightView #forward-input { margin: 0 1; }
+    InsightView VerticalScroll { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.snapshot: InsightSnapshot | None = None
+        self.views: InsightViews | None = None
+        self.sample_index = 0
+        self.typed_input: list[float] | None = None
+        self.compute_seconds: list[float] = []  # worker time per computation, for measurements
+        self._drawn: InsightSnapshot | None = None
+        self._shown = False
+        self._source: Callable[[], Any] | None = None
+        self._followed: Any = None
+        self._resize_timer = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(NO_RUN, id="insight-status")
+        with TabbedContent(id="insight-tabs"):
+            with TabPane("Boundary", id="boundary-pane"):
+                yield BoundaryMap(id="boundary-map")
+                yield Static("", id="boundary-legend")
+            with TabPane("Health", id="health-pane"):
+                with VerticalScroll():
+                    yield HealthPanel(id="health-panel")
+            with TabPane("Network", id="network-pane"):
+                with Horizontal():
+                    with Vertical():
+                        yield NetworkDiagram(id="network-diagram")
+                        yield Static("", id="network-legend")
+                    with Vertical(id="forward-side"):
+                        yield Input(placeholder="type an input, e.g. 0.5, -1  (enter)", id="forward-input")
+                        with VerticalScroll():
+                            yield ForwardPassView(id="forward-pass")
+            with TabPane("Truth table", id="truth-pane"):
+                yield TruthTableView(id="truth-table")
+            with TabPane("Confusion", id="confusion-pane"):
+                with VerticalScroll():
+                    yield ConfusionMatrixView(id="confusion")
+
+    def on_mount(self) -> None:
+        self.query_one("#network-legend", Static).update(legend_markup(self))
+        self._show_empty()
+        self.set_interval(POLL_SECONDS, self._poll)
+
+    # ------------------------------------------------------------ input
+
+    def follow(self, source: Callable[[], Any]) -> None:
+        """Poll `source()` for the latest snapshot (e.g. the train view's run history). A new object that is
+        not a snapshot (None) after a snapshot clears the views."""
+        self._source = source
+
+    def _poll(self) -> None:
+        if self._source is None:
+            return
+        try:
+            latest = self._source()
+        except Exception:  # noqa: BLE001 - a source that is not ready yet
+            return
+        if latest is self._followed:
+            return
+        self._followed = latest
+        if isinstance(latest, InsightSnapshot):
+            self.feed(latest)
+
+    def feed(self, snapshot: InsightSnapshot) -> None:
+        """A new snapshot of the network; drawn now if the tab is shown, else when it is."""
+        new_run = self.snapshot is None or snapshot.data is not self.snapshot.data
+        self.snapshot = snapshot
+        if new_run:
+            self.sample_index = 0
+            self.typed_input = None
+        self._status()
+        if self._shown:
+            self._compute(snapshot)
+
+    def clear(self) -> None:
+        self.snapshot = None
+        self.views = None
+        self._drawn = None
+        self._show_empty()
+
+    def on_show(self) -> None:
+        self._shown = True
+        if self.snapshot is not None and self.snapshot is not self._drawn:
+            self._compute(self.snapshot)
+
+    def on_hide(self) -> None:
+        self._shown = False
+
+    def on_resize(self) -> None:
+        if self.snapshot is None:
+            return
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        self._resize_timer = self.set_timer(RESIZE_DELAY, lambda: self.snapshot and self._compute(self.snapshot))
+
+    @on(TabbedContent.TabActivated, "#insight-tabs")
+    def _sub_tab(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()
+        if self.snapshot is not None and event.pane.id == "boundary-pane":
+            self.call_after_refresh(lambda: self.snapshot and self._compute(self.snapshot))
+
+    # ------------------------------------------------------------ computing off the UI thread
+
+    def _forward_input(self) -> tuple[list[float] | None, Any, str]:
+        s = self.snapshot
+        if s is None:
+            return None, None, ""
+        d = s.data
+        if self.typed_input is not None:
+            return self.typed_input, None, "your input"
+        if not len(d.points_X):
+            return None, None, ""
+        i = self.sample_index % len(d.points_X)
+        target = d.points_y[i]
+        target = int(target) if d.is_classification else [float(v) for v in getattr(target, "tolist", lambda: target)()]
+        return [float(v) for v in d.points_X[i]], target, f"training sample {i + 1} of {len(d.points_X)}  ([ ] to change)"
+
+    def _compute(self, snapshot: InsightSnapshot) -> None:
+        board = self.query_one(BoundaryMap)
+        cols, rows = board.wanted_grid() if board.size.width > 0 else (0, 0)
+        x, target, _ = self._forward_input()
+        self._work(snapshot, cols, rows, x, target)
+
+    @work(thread=True, exclusive=True, group="insight", exit_on_error=False)
+    def _work(self, snapshot: InsightSnapshot, cols: int, rows: int, x: list[float] | None, target: Any) -> None:
+        from nn_tui.core.forward import forward_trace
+        from nn_tui.core.insight import compute_views
+
+        worker = get_current_worker()
+        t0 = time.perf_counter()
+        d = snapshot.data
+        try:
+            views = compute_views(snapshot, cols, rows)
+            picture = picture_of(snapshot.model, d.loss)
+            trace = forward_trace(snapshot.model, x, d.loss, target=target, label_names=d.label_names) if x else None
+            error = None
+        except Exception as exc:  # noqa: BLE001 - a view that cannot be computed says so instead of crashing
+            views = picture = trace = None
+            error = f"{type(exc).__name__}: {exc}"
+        if not worker.is_cancelled:
+            self.post_message(InsightComputed(snapshot, views, picture, trace, time.perf_counter() - t0, error))
+
+    @on(InsightComputed)
+    def _computed(self, event: InsightComputed) -> None:
+        event.stop()
+        if event.snapshot is not self.snapshot:
+            return  # a newer snapshot is on its way
+        self.compute_seconds.append(event.seconds)
+        self._drawn = event.snapshot
+        if event.error:
+            self.query_one("#insight-status", Static).update(f"[$text-error]could not compute the views: {event.error}[/]")
+            return
+        self.views = event.views
+        self._draw(event.snapshot, event.views, event.picture, event.trace)
+
+    # ------------------------------------------------------------ drawing
+
+    def _status(self) -> None:
+        s = self.snapshot
+        if s is None:
+            self.query_one("#insight-status", Static).update(NO_RUN)
+            return
+        where = "final weights" if s.final else "training"
+        self.query_one("#insight-status", Static).update(
+            f"{s.data.dataset} · epoch {s.epoch} · step {s.global_step} · {where}"
+        )
+
+    def _show_empty(self) -> None:
+        self.query_one(BoundaryMap).show(None, message="no run yet")
+        self.query_one("#boundary-legend", Static).update("")
+        self.query_one(HealthPanel).show(None, NO_RUN)
+        self.query_one(NetworkDiagram).show(None, message="no run yet")
+        self.query_one(ForwardPassView).show(None)
+        self.query_one(TruthTableView).show(None)
+        self.query_one(ConfusionMatrixView).show(None)
+        self._status()
+
+    def _draw(self, s: InsightSnapshot, views: InsightViews | None, picture, trace) -> None:
+        d = s.data
+        self._status()
+        board = self.query_one(BoundaryMap)
+        legend = self.query_one("#boundary-legend", Static)
+        if views is not None and views.boundary is not None:
+            board.show(views.boundary, d.points_X, d.points_y)
+            k = views.boundary.n_classes
+            names = d.label_names or [str(i) for i in range(k)]
+            colors = class_palette(self, k)
+            e = views.boundary.extent
+            fx, fy = (d.feature_names + ["x1", "x2"])[:2]
+            legend.update(
+                "  ".join(f"[{hex_of(c)}]■ {n}[/]" for c, n in zip(colors, names))
+                + f"  [$text-muted]· brighter = more confident · dots: training points · "
+                f"{fx} {e.x_min:.2g}…{e.x_max:.2g} → · {fy} {e.y_min:.2g}…{e.y_max:.2g} ↑[/]"
+            )
+        else:
+            why = ("the decision boundary is drawn for classification datasets with 2 features; "
+                   f"{d.dataset} has {d.n_features} feature{'s' if d.n_features != 1 else ''}"
+                   + ("" if d.is_classification else " and is a regression"))
+            board.show(None, message=why)
+            legend.update("")
+        self.query_one(HealthPanel).show(s.health, "" if s.health else "health could not be measured for this run")
+        self.query_one(NetworkDiagram).show(picture, trace)
+        _, _, source = self._forward_input()
+        self.query_one(ForwardPassView).show(trace, source, d.feature_names)
+        note = f"epoch {s.epoch}"
+        self.query_one(TruthTableView).show(views.truth if views else None, note)
+        self.query_one(ConfusionMatrixView).show(views.confusion if views else None, note)
+
+    # ------------------------------------------------------------ forward pass controls
+
+    def action_sample(self, delta: int) -> None:
+        if self.snapshot is None:
+            return
+        self.typed_input = None
+        self.sample_index += delta
+        self._compute(self.snapshot)
+
+    def action_focus_input(self) -> None:
+        self.query_one(TabbedContent).active = "network-pane"
+        self.call_after_refresh(self.query_one("#forward-input", Input).focus)
+
+    @on(Input.Submitted, "#forward-input")
+    def _typed(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.snapshot is None:
+            return
+        n = self.snapshot.data.n_features
+        text = event.value.replace(";", ",").replace(" ", ",")
+        try:
+            values = [float(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            self.notify("type numbers separated by commas, e.g. 0.5, -1", severity="warning")
+            return
+        if len(values) != n:
+            self.notify(f"this network takes {n} input{'s' if n != 1 else ''}; got {len(values)}", severity="warning")
+            return
+        self.typed_input = values
+        self._compute(self.snapshot)
