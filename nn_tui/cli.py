@@ -127,8 +127,9 @@ def export_cmd(
 
 @app.command("run")
 def run_cmd(
-    preset: str = typer.Argument(..., help="A preset file (.toml), or the name of a bundled preset (see `nn-tui presets`)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Override training.epochs."),
+    preset: Optional[str] = typer.Argument(None, help="A preset file (.toml), or the name of a bundled preset (see `nn-tui presets`)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last checkpoint instead of starting a preset."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Override training.epochs (with --resume: train up to this many)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps"),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Override the preset's seed."),
     threads: Optional[int] = typer.Option(None, "--threads", min=0, help="CPU threads for torch (0 = default)."),
@@ -151,16 +152,25 @@ def run_cmd(
     if threads is not None:
         overrides.append(f"training.threads={threads}")
     try:
-        path = resolve_preset_path(preset)
-        loaded = load_preset(path, overrides)
-        source = str(path)
-        from nn_tui.core.run import Run, prepare_run
+        if resume is not None:
+            run = _resume(preset, resume, epochs, device, threads, set_, seed)
+            prepared = run.prepared
+        else:
+            if preset is None:
+                raise UserError("missing PRESET: a preset file or bundled preset name (or --resume RUN_DIR)")
+            path = resolve_preset_path(preset)
+            loaded = load_preset(path, overrides)
+            source = str(path)
+            from nn_tui.core.run import Run, prepare_run
 
-        prepared = prepare_run(loaded, source=source)
+            prepared = prepare_run(loaded, source=source)
         from nn_tui.cli_output import make_reporter
 
         reporter = make_reporter(prepared, json_out=json_out, quiet=quiet)
-        run = Run(prepared, out_dir=out, on_event=reporter.on_event, progress_interval=0.5)
+        if resume is not None:
+            run.on_event = reporter.on_event
+        else:
+            run = Run(prepared, out_dir=out, on_event=reporter.on_event, progress_interval=0.5)
         if health and run.run_dir is not None:  # sampled twice a second at most, between steps
             from nn_tui.core.health import HEALTH_FILE, HealthProbe
 
@@ -191,6 +201,17 @@ def run_cmd(
     if finished.status in ("completed", "early_stopped"):
         raise typer.Exit(EXIT_OK)
     raise typer.Exit(EXIT_FAILED)
+
+
+def _resume(preset, run_dir, epochs, device, threads, set_, seed):
+    """`nn-tui run --resume RUN_DIR`: the run folder's own preset, only its length and device may change."""
+    if preset is not None:
+        raise UserError(f"give either a PRESET ({preset}) or --resume RUN_DIR, not both")
+    if set_ or seed is not None:
+        raise UserError("--set and --seed cannot change a resumed run; only --epochs, --device and --threads can")
+    from nn_tui.core.resume import resume_run
+
+    return resume_run(run_dir, epochs=epochs, device=device, threads=threads, progress_interval=0.5)
 
 
 def main() -> None:

@@ -54,6 +54,8 @@ TRAINING_FIELDS = (
     Field("early_stopping", int, 0, min=0, max=1_000_000, help="patience in epochs on validation loss, 0 = off"),
     Field("device", str, "auto", help="auto | cpu | cuda | cuda:N | mps"),
     Field("threads", int, 0, min=0, max=1024, help="CPU threads for torch; 0 = nn-tui's measured default"),
+    Field("checkpoint_every", int, 10, min=0, max=10_000_000,
+          help="epochs between checkpoints for --resume (at most one a second); 0 = only when the run ends"),
 )
 EXPECT_FIELDS = (
     Field("val_accuracy", float, None, min=0.0, max=1.0, help="minimum best validation accuracy"),
@@ -94,6 +96,7 @@ class TrainingSpec:
     early_stopping: int = 0
     device: str = "auto"
     threads: int = 0
+    checkpoint_every: int = 10
 
 
 @dataclass

@@ -50,7 +50,10 @@ def resolve_preset(preset: Preset, data: Dataset, *, source: str | None = None) 
 def prepare_run(preset: Preset, *, source: str | None = None) -> PreparedRun:
     from nn_tui.core.device import resolve_device, set_threads
 
+    from nn_tui.core.limits import check_data_fits, check_model_fits
+
     device = resolve_device(preset.training.device, source=source)
+    check_data_fits(preset, source=source)  # before loading: a dataset too big for memory fails with a number
     data = load_dataset(
         preset.data.dataset, preset.data.options, preset.seed, preset.data.test_fraction, preset.base_dir
     )
@@ -58,6 +61,8 @@ def prepare_run(preset: Preset, *, source: str | None = None) -> PreparedRun:
     n_out = output_units(data.task, resolved.training.loss, data.n_classes, data.n_targets)
     threads = set_threads(preset.training.threads)
     summary = summarize(data.n_features, resolved.layers, n_out, resolved.training.loss)
+    parameters = sum(r.parameters for r in summary)
+    check_model_fits(parameters, resolved, n_out, len(data.X_train), len(data.X_test), device, source=source)
     return PreparedRun(resolved, data, device, threads, n_out, summary)
 
 
@@ -95,8 +100,10 @@ class Run:
         self.on_event = on_event or (lambda e: None)
         self.control = control or TrainerControl()
         self.progress_interval = progress_interval
-        self.run_dir = RunDir.create(out_dir, prepared.preset.name) if out_dir is not None else None
+        self.run_dir = RunDir.create(out_dir, prepared.preset.name, need_bytes=self._disk_bytes()) if out_dir is not None else None
         self.trainer = None
+        self.checkpoints = None  # nn_tui.core.checkpoint.Checkpointer, while training with a run folder
+        self.resume_from = None  # a Checkpoint to continue from (nn_tui.core.resume)
         self.evaluation: dict[str, Any] | None = None
         self.started_at = time.time()
 
@@ -146,9 +153,16 @@ class Run:
             self.evaluation = {"error": f"{type(exc).__name__}: {exc}"}
         return self.evaluation
 
+    def _disk_bytes(self) -> int:
+        from nn_tui.core.limits import run_folder_bytes
+
+        return run_folder_bytes(self.prepared.parameters, self.prepared.preset)
+
     def _event(self, event: Event) -> None:
         if isinstance(event, EpochEnd) and self.run_dir is not None:
             self.run_dir.append_metrics(event.row())
+            if self.checkpoints is not None:  # after the row, so a checkpoint never runs ahead of metrics.csv
+                self.checkpoints.on_epoch_end(event.epoch)
         self.on_event(event)
 
     def execute(self) -> RunFinished:
@@ -158,6 +172,7 @@ class Run:
         p = self.prepared
         rd = self.run_dir
         finished: RunFinished | None = None
+        hard_stop = started = False
         try:
             self.trainer = Trainer(
                 p.preset,
@@ -169,12 +184,22 @@ class Run:
                 progress_interval=self.progress_interval,
                 run_dir=str(rd.path) if rd else None,
             )
+            if self.resume_from is not None:
+                self.resume_from.restore(self.trainer)
             if rd is not None:
+                from nn_tui.core.checkpoint import Checkpointer
+
+                self.checkpoints = Checkpointer(rd.path, self.trainer, every=p.preset.training.checkpoint_every)
+                self.checkpoints.prepare()
+                if self.resume_from is not None:
+                    rd.truncate_metrics(self.trainer.epoch)
                 rd.write_preset(p.preset)
                 rd.open_metrics(self.trainer.metric)
                 rd.write_summary(self._summary("running", "training", None))
+            started = True
             finished = self.trainer.run()
         except KeyboardInterrupt:
+            hard_stop = True  # raised anywhere in a step: the state is not whole, so no checkpoint of it
             finished = self._fallback("stopped", "interrupted")
         except UserError:
             raise
@@ -183,14 +208,33 @@ class Run:
             self.on_event(RunError(f"{type(exc).__name__}: {exc}", tb))
             finished = self._fallback("failed", f"{type(exc).__name__}: {exc}")
         finally:
-            if rd is not None:
-                if self.trainer is not None:
-                    rd.save_weights(self.trainer.state_dict_cpu(), {"preset": p.preset.name})
-                status = finished.status if finished else "failed"
-                message = finished.message if finished else "failed"
-                rd.write_summary(self._summary(status, message, finished))
+            if rd is not None and (started or self.resume_from is None):  # a resume that never began keeps its folder
+                finished = self._write_results(finished, hard_stop=hard_stop)
+            elif rd is not None:
                 rd.close()
         self.on_event(finished)
+        return finished
+
+    def _write_results(self, finished: RunFinished | None, *, hard_stop: bool) -> RunFinished | None:
+        """Final checkpoint, weights and summary. A full disk here fails the run with a clear message;
+        every file written before stays readable (each is replaced atomically)."""
+        rd, p = self.run_dir, self.prepared
+        status = finished.status if finished else "failed"
+        message = finished.message if finished else "failed"
+        try:
+            if self.trainer is not None:
+                if self.checkpoints is not None:
+                    self.checkpoints.finish(status, consistent=not hard_stop)
+                rd.save_weights(self.trainer.state_dict_cpu(), {"preset": p.preset.name})
+        except OSError as exc:
+            status, message = "failed", f"could not save the run's weights: {exc.strerror or exc} ({message})"
+            if finished is not None:
+                finished = replace(finished, status=status, message=message)
+        try:
+            rd.write_summary(self._summary(status, message, finished))
+        except OSError:
+            pass  # the previous summary.json stays; nothing more can be written to this folder
+        rd.close()
         return finished
 
     def _fallback(self, status: str, message: str) -> RunFinished:

@@ -7,11 +7,13 @@ so an interrupted or killed run always leaves a directory that can be read.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -43,7 +45,7 @@ class RunDir:
         self._columns: list[str] = []
 
     @classmethod
-    def create(cls, out_dir: str | Path, preset_name: str) -> RunDir:
+    def create(cls, out_dir: str | Path, preset_name: str, *, need_bytes: int = 0) -> RunDir:
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -57,12 +59,52 @@ class RunDir:
             path = out / (base if i == 0 else f"{base}-{i}")
             try:
                 path.mkdir()
-                return cls(path)
             except FileExistsError:
                 continue
             except OSError as exc:
                 raise UserError(f"cannot create a run folder: {exc.strerror or exc}", source=str(out)) from None
+            try:  # fail now, not after an hour of training
+                probe_writable(path)
+                if need_bytes:
+                    from nn_tui.core.limits import check_disk_space
+
+                    check_disk_space(path, need_bytes, source=str(out))
+            except UserError:
+                shutil.rmtree(path, ignore_errors=True)
+                raise
+            return cls(path)
         raise UserError("could not find a free run folder name", source=str(out))
+
+    @classmethod
+    def open_existing(cls, path: str | Path) -> RunDir:
+        """An existing run folder to continue writing (resume), checked writable first."""
+        path = Path(path)
+        if not path.is_dir():
+            raise UserError("no such run folder", source=str(path))
+        probe_writable(path)
+        return cls(path)
+
+    def truncate_metrics(self, epoch: int) -> None:
+        """Keep metrics.csv's header and whole rows up to `epoch` (what a checkpoint covers), atomically.
+
+        Drops a half-written last line (a kill mid-write) and rows a resumed run is about to write again.
+        """
+        path = self.path / METRICS_FILE
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read {METRICS_FILE}: {exc}", source=str(self.path)) from None
+        lines = _whole_lines(text)
+        keep = lines[:1]
+        for line in lines[1:]:
+            first = line.split(",", 1)[0]
+            if first.isdigit() and int(first) <= epoch:
+                keep.append(line)
+        new = "".join(line + "\n" for line in keep)
+        if new != text:
+            atomic_write_text(path, new)
 
     @property
     def run_id(self) -> str:
@@ -131,9 +173,39 @@ def read_metrics(path: str | Path) -> list[dict[str, float]]:
         path = path / METRICS_FILE
     with open(path, encoding="utf-8", newline="") as fh:
         rows = []
-        for row in csv.DictReader(fh):
+        for row in csv.DictReader(io.StringIO("".join(line + "\n" for line in _whole_lines(fh.read())))):
             rows.append({k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v not in (None, "")})
         return rows
+
+
+def _whole_lines(text: str) -> list[str]:
+    """Lines of a file that were completely written: a last line without its newline is a kill mid-write."""
+    lines = text.split("\n")
+    return [line for line in lines[:-1] if line]
+
+
+def probe_writable(folder: Path) -> None:
+    """Write, sync and delete a small file: a read-only or full disk fails here with a clear message."""
+    probe = folder / f".nn-tui-write-test-{os.getpid()}"
+    try:
+        with open(probe, "wb") as fh:
+            fh.write(b"\0" * 65536)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        reason = {
+            errno.ENOSPC: "the disk is full",
+            errno.EDQUOT: "the disk quota is used up",
+            errno.EROFS: "the file system is read-only",
+            errno.EACCES: "permission denied",
+            errno.EPERM: "permission denied",
+        }.get(exc.errno, exc.strerror or str(exc))
+        raise UserError(f"cannot write to the output folder: {reason}; choose another with --out", source=str(folder)) from None
+    finally:
+        try:
+            probe.unlink()
+        except OSError:
+            pass
 
 
 def read_summary(run_dir: str | Path) -> dict[str, Any]:

@@ -72,6 +72,10 @@ class Trainer:
         self.epochs_without_improvement = 0
         self._live_state = list(self.model.state_dict().values())
         self._good_state = [t.detach().clone() for t in self._live_state]
+        # Stopping and resuming in the middle of an epoch (nn_tui.core.checkpoint): where a stop left off,
+        # and where a resumed run picks up.
+        self.stopped_within_epoch: dict[str, Any] | None = None
+        self.resume_within_epoch: dict[str, Any] | None = None
 
     def _tensors(self, X, y) -> tuple[torch.Tensor, torch.Tensor]:
         import torch
@@ -158,13 +162,18 @@ class Trainer:
         model.train()
 
         for epoch in range(start_epoch, t.epochs + 1):
+            shuffle_state = self.generator.get_state()  # replays this epoch's order if stopped and resumed
             loss_sum = torch.zeros((), device=self.device)
             perm = torch.randperm(n, device=self.device, generator=self.generator) if steps > 1 else None
             epoch_t0 = time.perf_counter()
             paused_s = 0.0
             next_report = epoch_t0 + interval
-            seen = 0
-            for step in range(steps):
+            seen = first_step = 0
+            if (resume := self.resume_within_epoch) is not None and resume["epoch"] == epoch:
+                first_step, seen = resume["step"], resume["seen"]
+                loss_sum.copy_(resume["loss_sum"])
+            self.resume_within_epoch = None
+            for step in range(first_step, steps):
                 if control.stop_requested:
                     break
                 if control.paused:
@@ -197,6 +206,9 @@ class Trainer:
                         StepProgress(epoch, step + 1, steps, self.global_step, running, seen / max(active, 1e-9))
                     )
             if control.stop_requested:
+                self.stopped_within_epoch = {
+                    "epoch": epoch, "step": -(-seen // bs), "seen": seen, "loss_sum": loss_sum, "shuffle_state": shuffle_state
+                }
                 status, message = "stopped", f"stopped by request during epoch {epoch}"
                 break
             train_loss = loss_sum.item() / max(seen, 1)

@@ -18,7 +18,10 @@ def test_run_directory_contents(make_preset, tmp_path):
     finished, run = train_preset(p, out_dir=tmp_path)
     d = run.run_dir.path
     assert d.parent == tmp_path and "my-run" in d.name
-    assert sorted(x.name for x in d.iterdir()) == ["metrics.csv", "model.safetensors", "preset.toml", "summary.json"]
+    assert sorted(x.name for x in d.iterdir()) == [
+        "checkpoints", "metrics.csv", "model.safetensors", "preset.toml", "summary.json"
+    ]
+    assert sorted(x.name for x in (d / "checkpoints").iterdir()) == ["best.safetensors", "last.safetensors"]
 
     with open(d / "metrics.csv") as fh:
         rows = list(csv.reader(fh))
