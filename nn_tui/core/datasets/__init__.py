@@ -95,12 +95,18 @@ def _ensure_registered() -> None:
     _LOADED_MODULES = True
     import importlib
 
-    for module in ("synthetic", "sklearn_sets", "images", "csv_data"):
+    modules = [f"nn_tui.core.datasets.{m}" for m in ("synthetic", "sklearn_sets", "images", "csv_data")]
+    for module in modules:
         try:
-            importlib.import_module(f"nn_tui.core.datasets.{module}")
+            importlib.import_module(module)
         except ModuleNotFoundError as exc:  # a dataset family not built yet
-            if exc.name != f"nn_tui.core.datasets.{module}":
+            if exc.name != module:
                 raise
+    # The same order however the modules were first imported (a test may import one directly).
+    rank = {m: i for i, m in enumerate(modules)}
+    ordered = sorted(_REGISTRY.values(), key=lambda info: rank.get(getattr(info.loader, "__module__", ""), len(rank)))
+    _REGISTRY.clear()
+    _REGISTRY.update((info.name, info) for info in ordered)
 
 
 def all_datasets() -> dict[str, DatasetInfo]:
