@@ -34,6 +34,9 @@ class NNTuiCommands(Provider):
         else:
             out.append(("Train", screen.action_train, "train the current setup in a new run (t)"))
         out.append(("Toggle log scale of the loss chart", screen.action_log_scale, "l"))
+        from nn_tui.tui.insight_commands import insight_commands
+
+        out += insight_commands(screen)  # compare runs; export the last run
         for name, path in bundled_presets().items():
             out.append((f"Bundled preset: {name}", partial(self._open_bundled, path), str(path.name)))
         for name, info in screen.datasets.items():

@@ -45,3 +45,17 @@ def blend(a: RGB, b: RGB, t: float) -> RGB:
 
 def hex_of(rgb: RGB) -> str:
     return f"#{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x}"
+
+
+def theme_colors(widget: Widget, n_classes: int = 10):
+    """Every colour the Inside tab's pictures use, as plain RGB (safe to hand to a worker thread)."""
+    from nn_tui.tui.cells import Colors
+
+    return Colors(
+        surface=surface_rgb(widget),
+        text=text_rgb(widget),
+        muted=theme_rgb(widget, "foreground-muted", "grey50"),
+        positive=sign_rgb(widget, True),
+        negative=sign_rgb(widget, False),
+        classes=tuple(class_palette(widget, max(n_classes, 2))),
+    )

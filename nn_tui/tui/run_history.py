@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from nn_tui.core.events import EpochEnd, Event, RunError, RunFinished, RunStarted, StepProgress
+from nn_tui.core.insight import InsightSnapshot
 from nn_tui.tui.series import Series
 
 # Statuses that mean "this run is over" and how the app words them.
@@ -39,6 +40,7 @@ class RunHistory:
     version: int = 0  # bumped on every change, so charts redraw only when needed
     began_at: float | None = None  # monotonic clock at RunStarted
     paused_seconds: float = 0.0
+    insight: InsightSnapshot | None = None  # the latest snapshot of the network, for the Inside tab
 
     def apply(self, events: list[Event]) -> bool:
         for event in events:
@@ -70,6 +72,8 @@ class RunHistory:
                 self.finished = event
             elif isinstance(event, RunError):
                 self.error = event.message
+            elif isinstance(event, InsightSnapshot):
+                self.insight = event
         if events:
             self.version += 1
         return bool(events)

@@ -36,10 +36,14 @@ def train_with_torch(
 
     Imports torch (via the core) on the calling thread, never on the UI thread.
     """
+    from nn_tui.core.insight import InsightProbe
     from nn_tui.core.run import Run, prepare_run
 
     prepared = prepare_run(preset, source="app")
-    run = Run(prepared, out_dir=out_dir, on_event=on_event, control=control, progress_interval=0.25)
+    # The probe adds snapshots of the network (for the Inside tab) to the events, twice a second at most.
+    probe = InsightProbe(on_event)
+    run = Run(prepared, out_dir=out_dir, on_event=probe, control=control, progress_interval=0.25)
+    probe.attach(run)
     return run.execute()
 
 

@@ -12,7 +12,7 @@ HELP = """\
 [b $text-accent]nn-tui[/]: build a neural network layer by layer, train it with PyTorch, watch it learn.
 
 [b]Anywhere[/]
-  [b]1[/] [b]2[/] [b]3[/]        Data · Network · Train tabs (or click them)
+  [b]1[/] [b]2[/] [b]3[/] [b]4[/]      Data · Network · Train · Inside tabs (or click them)
   [b]t[/]            train the current setup (a new run, fresh weights)
   [b]x[/]            stop the run (it is saved as "stopped")
   [b]space[/]        pause / resume
@@ -42,6 +42,17 @@ HELP = """\
 [b]Train tab[/]
   Loss: [b]train[/] and [b]val[/] per epoch, and the [b]running[/] loss inside each epoch.
   The run folder (preset.toml, metrics.csv, model.safetensors, summary.json) is shown at the bottom.
+
+[b]Inside tab: see inside the network[/] (updated twice a second while training; ← → switch views)
+  Boundary     the predicted class over the input plane (2-feature classification), points on top
+  Health       per layer: gradient and weight norms, step size, dead / saturated units, and what to try
+  Network      neurons and weights (blue +, orange −); a forward pass of one sample, neuron by neuron
+               [b]\[[/] [b]][/] previous / next sample;  [b]f[/] type your own input
+  Truth table  and / or / xor: the four rows, the model's answers, and whether it is solved
+  Confusion    true against predicted class on the validation rows
+
+[b]Command palette[/] ([b]ctrl+p[/]): [i]Compare runs[/] (overlay loss curves of past runs) and
+  [i]Export last run as[/] a PyTorch script, ONNX, TorchScript or safetensors (written to this folder).
 """
 
 

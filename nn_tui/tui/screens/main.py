@@ -30,6 +30,7 @@ from nn_tui.tui.probe import needs_probe, probe
 from nn_tui.tui.setup_specs import data_specs, effective_loss, known_shape, training_specs, valid_losses
 from nn_tui.tui.widgets.dataset_panel import DatasetPanel
 from nn_tui.tui.widgets.field_form import FieldForm
+from nn_tui.tui.widgets.insight_view import InsightView
 from nn_tui.tui.widgets.layer_stack import LayerStack
 from nn_tui.tui.widgets.layer_table import LayerTable
 from nn_tui.tui.widgets.train_view import TrainView
@@ -62,6 +63,7 @@ class MainScreen(Screen):
         Binding("1", "show_tab('tab-data')", "Data", id="tab.data", show=False),
         Binding("2", "show_tab('tab-network')", "Network", id="tab.network", show=False),
         Binding("3", "show_tab('tab-train')", "Train view", id="tab.train", show=False),
+        Binding("4", "show_tab('tab-inside')", "Inside", id="tab.inside", show=False),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
@@ -106,6 +108,8 @@ class MainScreen(Screen):
             with TabPane("3 Train", id="tab-train"):
                 # Mounted just after the first frame: charts and device polling are not needed to start.
                 yield Lazy(TrainView(id="train-view"))
+            with TabPane("4 Inside", id="tab-inside"):
+                yield Lazy(InsightView(id="insight-view", source=self._latest_insight))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -132,6 +136,12 @@ class MainScreen(Screen):
     @property
     def train_view(self) -> TrainView:
         return self.query_one(TrainView)
+
+    def _latest_insight(self) -> object:
+        """For the Inside tab: the last run's latest network snapshot (None before a run)."""
+        tv = self.query_one_optional(TrainView)
+        history = tv.history if tv is not None else None
+        return getattr(history, "insight", None)
 
     @property
     def dataset_info(self) -> DatasetInfo:
@@ -365,7 +375,8 @@ class MainScreen(Screen):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        focus_target = {"tab-data": "#dataset-list", "tab-network": "#layers", "tab-train": None}[tab]
+        focus_target = {"tab-data": "#dataset-list", "tab-network": "#layers", "tab-train": None,
+                        "tab-inside": "#insight-tabs Tabs"}[tab]
         if focus_target:
             target = self.query_one(focus_target)
             self.call_after_refresh(target.focus)  # focusable once its tab is shown

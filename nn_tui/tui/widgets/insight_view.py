@@ -24,11 +24,11 @@ from textual.worker import get_current_worker
 
 from nn_tui.core.insight import InsightSnapshot, InsightViews
 from nn_tui.tui.insight_colors import class_palette, hex_of
-from nn_tui.tui.widgets.boundary_map import BoundaryMap
+from nn_tui.tui.widgets.boundary_map import BoundaryMap, draw_boundary
 from nn_tui.tui.widgets.confusion_matrix import ConfusionMatrixView
 from nn_tui.tui.widgets.forward_pass import ForwardPassView
 from nn_tui.tui.widgets.health_panel import HealthPanel
-from nn_tui.tui.widgets.network_diagram import NetworkDiagram, NetworkPicture, legend_markup, picture_of
+from nn_tui.tui.widgets.network_diagram import NetworkDiagram, NetworkPicture, draw_network, legend_markup, picture_of
 from nn_tui.tui.widgets.truth_table_view import TruthTableView
 
 POLL_SECONDS = 0.25
@@ -38,7 +38,7 @@ NO_RUN = "Train a network (t) to see inside it: decision boundary, health, netwo
 
 @dataclass
 class InsightComputed(Message):
-    """Views computed in the worker for one snapshot."""
+    """Views computed (and pictures drawn) in the worker for one snapshot."""
 
     snapshot: InsightSnapshot
     views: InsightViews | None
@@ -46,6 +46,8 @@ class InsightComputed(Message):
     trace: Any
     seconds: float
     error: str | None = None
+    map_strips: Any = None  # (strips, key) for the BoundaryMap, drawn at the size it had
+    diagram_strips: Any = None  # (strips, key) for the NetworkDiagram
 
 
 class InsightView(Vertical):
@@ -67,7 +69,7 @@ class InsightView(Vertical):
     InsightView VerticalScroll { height: 1fr; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, source: Callable[[], Any] | None = None) -> None:
         super().__init__(id=id)
         self.snapshot: InsightSnapshot | None = None
         self.views: InsightViews | None = None
@@ -76,7 +78,7 @@ class InsightView(Vertical):
         self.compute_seconds: list[float] = []  # worker time per computation, for measurements
         self._drawn: InsightSnapshot | None = None
         self._shown = False
-        self._source: Callable[[], Any] | None = None
+        self._source = source
         self._followed: Any = None
         self._resize_timer = None
 
@@ -128,6 +130,8 @@ class InsightView(Vertical):
         self._followed = latest
         if isinstance(latest, InsightSnapshot):
             self.feed(latest)
+        elif self.snapshot is not None:
+            self.clear()  # a new run (or a reset) before its first snapshot
 
     def feed(self, snapshot: InsightSnapshot) -> None:
         """A new snapshot of the network; drawn now if the tab is shown, else when it is."""
@@ -136,6 +140,7 @@ class InsightView(Vertical):
         if new_run:
             self.sample_index = 0
             self.typed_input = None
+            self.screen.refresh_bindings()
         self._status()
         if self._shown:
             self._compute(snapshot)
@@ -161,9 +166,15 @@ class InsightView(Vertical):
             self._resize_timer.stop()
         self._resize_timer = self.set_timer(RESIZE_DELAY, lambda: self.snapshot and self._compute(self.snapshot))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("sample", "focus_input"):  # the forward pass lives on the Network view
+            return self.snapshot is not None and self.query_one(TabbedContent).active == "network-pane"
+        return True
+
     @on(TabbedContent.TabActivated, "#insight-tabs")
     def _sub_tab(self, event: TabbedContent.TabActivated) -> None:
         event.stop()
+        self.screen.refresh_bindings()
         if self.snapshot is not None and event.pane.id == "boundary-pane":
             self.call_after_refresh(lambda: self.snapshot and self._compute(self.snapshot))
 
@@ -185,28 +196,39 @@ class InsightView(Vertical):
 
     def _compute(self, snapshot: InsightSnapshot) -> None:
         board = self.query_one(BoundaryMap)
+        diagram = self.query_one(NetworkDiagram)
         cols, rows = board.wanted_grid() if board.size.width > 0 else (0, 0)
         x, target, _ = self._forward_input()
-        self._work(snapshot, cols, rows, x, target)
+        sizes = (tuple(board.size), board.colors(), tuple(diagram.size), diagram.colors())
+        self._work(snapshot, cols, rows, x, target, sizes)
 
     @work(thread=True, exclusive=True, group="insight", exit_on_error=False)
-    def _work(self, snapshot: InsightSnapshot, cols: int, rows: int, x: list[float] | None, target: Any) -> None:
+    def _work(self, snapshot: InsightSnapshot, cols: int, rows: int, x: list[float] | None, target: Any, sizes) -> None:
+        """Everything heavy for one snapshot: the views, the forward pass, and the two pictures."""
         from nn_tui.core.forward import forward_trace
         from nn_tui.core.insight import compute_views
 
         worker = get_current_worker()
         t0 = time.perf_counter()
         d = snapshot.data
+        (map_w, map_h), map_colors, (net_w, net_h), net_colors = sizes
+        map_strips = diagram_strips = None
         try:
             views = compute_views(snapshot, cols, rows)
             picture = picture_of(snapshot.model, d.loss)
             trace = forward_trace(snapshot.model, x, d.loss, target=target, label_names=d.label_names) if x else None
+            if views.boundary is not None and map_w >= 2 and map_h >= 1:
+                points = (d.points_X, d.points_y)
+                map_strips = (draw_boundary(views.boundary, points, map_w, map_h, map_colors), (map_w, map_h, map_colors))
+            if net_w >= 10 and net_h >= 4:
+                diagram_strips = (draw_network(picture, trace, net_w, net_h, net_colors), (net_w, net_h, net_colors))
             error = None
         except Exception as exc:  # noqa: BLE001 - a view that cannot be computed says so instead of crashing
             views = picture = trace = None
             error = f"{type(exc).__name__}: {exc}"
         if not worker.is_cancelled:
-            self.post_message(InsightComputed(snapshot, views, picture, trace, time.perf_counter() - t0, error))
+            self.post_message(InsightComputed(snapshot, views, picture, trace, time.perf_counter() - t0, error,
+                                              map_strips, diagram_strips))
 
     @on(InsightComputed)
     def _computed(self, event: InsightComputed) -> None:
@@ -219,7 +241,7 @@ class InsightView(Vertical):
             self.query_one("#insight-status", Static).update(f"[$text-error]could not compute the views: {event.error}[/]")
             return
         self.views = event.views
-        self._draw(event.snapshot, event.views, event.picture, event.trace)
+        self._draw(event.snapshot, event.views, event.picture, event.trace, event.map_strips, event.diagram_strips)
 
     # ------------------------------------------------------------ drawing
 
@@ -243,13 +265,17 @@ class InsightView(Vertical):
         self.query_one(ConfusionMatrixView).show(None)
         self._status()
 
-    def _draw(self, s: InsightSnapshot, views: InsightViews | None, picture, trace) -> None:
+    def _draw(self, s: InsightSnapshot, views: InsightViews | None, picture, trace, map_strips=None,
+              diagram_strips=None) -> None:
         d = s.data
         self._status()
         board = self.query_one(BoundaryMap)
         legend = self.query_one("#boundary-legend", Static)
         if views is not None and views.boundary is not None:
-            board.show(views.boundary, d.points_X, d.points_y)
+            if map_strips is not None:
+                board.show_strips(views.boundary, d.points_X, d.points_y, *map_strips)
+            else:
+                board.show(views.boundary, d.points_X, d.points_y)
             k = views.boundary.n_classes
             names = d.label_names or [str(i) for i in range(k)]
             colors = class_palette(self, k)
@@ -267,7 +293,10 @@ class InsightView(Vertical):
             board.show(None, message=why)
             legend.update("")
         self.query_one(HealthPanel).show(s.health, "" if s.health else "health could not be measured for this run")
-        self.query_one(NetworkDiagram).show(picture, trace)
+        if diagram_strips is not None and picture is not None:
+            self.query_one(NetworkDiagram).show_strips(picture, trace, *diagram_strips)
+        else:
+            self.query_one(NetworkDiagram).show(picture, trace)
         _, _, source = self._forward_input()
         self.query_one(ForwardPassView).show(trace, source, d.feature_names)
         note = f"epoch {s.epoch}"

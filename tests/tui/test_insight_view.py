@@ -1,0 +1,91 @@
+"""The Inside tab's views, fed snapshots of an untrained network (no training in these tests)."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.widgets import TabbedContent, TabPane
+
+from nn_tui.tui.widgets.boundary_map import BoundaryMap
+from nn_tui.tui.widgets.confusion_matrix import ConfusionMatrixView
+from nn_tui.tui.widgets.forward_pass import ForwardPassView
+from nn_tui.tui.widgets.health_panel import HealthPanel
+from nn_tui.tui.widgets.insight_view import InsightView
+from nn_tui.tui.widgets.network_diagram import NetworkDiagram
+from nn_tui.tui.widgets.truth_table_view import TruthTableView
+from tests.tui.helpers import wait_for
+from tests.tui.insight_fakes import fake_snapshot
+
+
+class InsightApp(App):
+    def __init__(self, hidden: bool = False) -> None:
+        super().__init__()
+        self.hidden = hidden
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="other" if self.hidden else "inside"):
+            with TabPane("other", id="other"):
+                yield from ()
+            with TabPane("inside", id="inside"):
+                yield InsightView()
+
+
+async def test_a_snapshot_fills_every_view(tmp_path):
+    app = InsightApp()
+    async with app.run_test(size=(110, 34)) as pilot:
+        view = app.query_one(InsightView)
+        snapshot = fake_snapshot()
+        view.feed(snapshot)
+        await wait_for(pilot, lambda: view.views is not None)
+        board = app.query_one(BoundaryMap)
+        grid = view.views.boundary
+        assert (grid.cols, grid.rows) == (board.size.width, 2 * board.size.height)  # sized to the widget
+        assert board.builds == 0  # the picture was drawn on the worker, not at render time
+        assert app.query_one(HealthPanel).report is snapshot.health
+        table = app.query_one(TruthTableView).table
+        assert table is not None and table.gate == "xor" and len(table.rows) == 4
+        assert app.query_one(ConfusionMatrixView).metrics["labels"] == ["no", "yes"]
+        assert app.query_one(NetworkDiagram).picture.sizes == (2, 4, 1)
+        trace = app.query_one(ForwardPassView).trace
+        assert trace.inputs == (0.0, 0.0) and trace.target == 0
+        assert "xor · epoch 3" in str(view.query_one("#insight-status").render())
+
+        view.query_one(TabbedContent).active = "network-pane"
+        view.query_one("#insight-tabs Tabs").focus()  # as the app does when the Inside tab opens
+        await pilot.pause()
+        await pilot.press("right_square_bracket")  # next sample
+        await wait_for(pilot, lambda: app.query_one(ForwardPassView).trace.inputs == (0.0, 1.0))
+        await pilot.press("f")
+        await pilot.press(*"0.5, -1", "enter")
+        await wait_for(pilot, lambda: app.query_one(ForwardPassView).trace.inputs == (0.5, -1.0))
+        assert app.query_one(ForwardPassView).trace.target is None
+
+        notices = len(app._notifications)
+        app.query_one("#forward-input").value = ""
+        await pilot.press(*"1 2 3", "enter")  # three numbers for a two-input network: refused with a message
+        await pilot.pause()
+        assert len(app._notifications) == notices + 1
+        assert view.typed_input == [0.5, -1.0]
+
+
+async def test_views_wait_until_the_tab_is_shown_and_explain_what_does_not_apply():
+    app = InsightApp(hidden=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(InsightView)
+        view.feed(fake_snapshot(dataset="blobs", features=5))
+        await pilot.pause(0.3)
+        assert view.views is None and not view.compute_seconds  # nothing computed for a hidden tab
+        app.query_one(TabbedContent).active = "inside"
+        await wait_for(pilot, lambda: view.views is not None)
+        assert view.views.boundary is None and view.views.truth is None
+        board = app.query_one(BoundaryMap)
+        assert board.grid is None and "2 features" in board.message and "blobs has 5 features" in board.message
+        assert app.query_one(TruthTableView).table is None
+        assert app.query_one(ConfusionMatrixView).metrics is not None
+
+        first = view.snapshot
+        view.feed(fake_snapshot(dataset="blobs", features=5, epoch=4, data=first.data, final=True))
+        await wait_for(pilot, lambda: view.views.epoch == 4)
+        assert "final weights" in str(view.query_one("#insight-status").render())
+        view.clear()
+        await pilot.pause()
+        assert view.snapshot is None and app.query_one(NetworkDiagram).picture is None
