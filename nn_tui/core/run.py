@@ -54,9 +54,14 @@ def prepare_run(preset: Preset, *, source: str | None = None) -> PreparedRun:
 
     device = resolve_device(preset.training.device, source=source)
     check_data_fits(preset, source=source)  # before loading: a dataset too big for memory fails with a number
-    data = load_dataset(
-        preset.data.dataset, preset.data.options, preset.seed, preset.data.test_fraction, preset.base_dir
-    )
+    try:
+        data = load_dataset(
+            preset.data.dataset, preset.data.options, preset.seed, preset.data.test_fraction, preset.base_dir
+        )
+    except UserError as exc:
+        if exc.source is None and source is not None:  # loaders do not know the preset's file name
+            raise UserError(exc.detail, source=source, key=exc.key) from None
+        raise
     resolved = resolve_preset(preset, data, source=source)
     n_out = output_units(data.task, resolved.training.loss, data.n_classes, data.n_targets)
     threads = set_threads(preset.training.threads)
