@@ -225,11 +225,13 @@ def measure_health(
     grad_of = {id(p): g for p, g in zip(params, grads)}
     stats: list[torch.Tensor] = [loss.detach().float()]
     zero = torch.zeros((), device=loss.device)
-    for layer in layers:
-        w = layer.linear.weight
-        g = grad_of.get(id(w))
-        stats.append(g.norm().float() if g is not None else zero)
-        stats.append(w.detach().norm().float())
+    weight_norms = torch._foreach_norm([layer.linear.weight.detach() for layer in layers])
+    layer_grads = [grad_of.get(id(layer.linear.weight)) for layer in layers]
+    present = [g for g in layer_grads if g is not None]
+    grad_norms = iter(torch._foreach_norm(present)) if present else iter(())
+    for layer, g, w_norm in zip(layers, layer_grads, weight_norms):
+        stats.append(next(grad_norms).float() if g is not None else zero)
+        stats.append(w_norm.float())
         dead, sat = _activation_stats(layer, *captured[layer.index]) if layer.index in captured else (None, None)
         stats.append(dead if dead is not None else zero - 1)
         stats.append(sat if sat is not None else zero - 1)
@@ -264,17 +266,26 @@ def _one_step_update(optimizer, params, grads, layers, grad_clip: float) -> list
     group_params = [p for g in optimizer.param_groups for p in g["params"]]
     if {id(p) for p in group_params} != {id(p) for p in params}:
         return None  # an optimizer over other parameters: leave it alone
-    saved_data = [p.detach().clone() for p in group_params]
+    # Save with one foreach call per kind of tensor, not one Python-level call per tensor.
+    data = [p.detach() for p in group_params]
+    saved_data = torch._foreach_mul(data, 1.0)
     saved_grad = [p.grad for p in group_params]
-    saved_state: dict[int, dict[str, Any] | None] = {}
+    state_refs: list[torch.Tensor] = []
+    others: dict[int, dict[str, Any]] = {}
+    had_state: dict[int, bool] = {}
     for p in group_params:
         state = optimizer.state.get(p)
-        saved_state[id(p)] = (
-            {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in state.items()} if state else None
-        )
+        had_state[id(p)] = bool(state)
+        if state:
+            for k, v in state.items():
+                if isinstance(v, torch.Tensor):
+                    state_refs.append(v)
+                else:
+                    others.setdefault(id(p), {})[k] = v
+    saved_state = torch._foreach_mul(state_refs, 1) if state_refs else []
     grad_of = {id(p): g for p, g in zip(params, grads)}
-    weights = [layer.linear.weight for layer in layers]
-    before = [w.detach().clone() for w in weights]
+    weights = [layer.linear.weight.detach() for layer in layers]
+    before = torch._foreach_mul(weights, 1.0)
     try:
         for p in group_params:
             g = grad_of.get(id(p))
@@ -282,22 +293,20 @@ def _one_step_update(optimizer, params, grads, layers, grad_clip: float) -> list
         if grad_clip > 0:
             torch.nn.utils.clip_grad_norm_([p for p in group_params if p.grad is not None], grad_clip)
         optimizer.step()
-        return [(w.detach() - b).norm().float() / b.norm().float().clamp_min(1e-12) for w, b in zip(weights, before)]
+        deltas = torch._foreach_norm(torch._foreach_sub(weights, before))
+        sizes = torch._foreach_norm(before)
+        return [d.float() / s.float().clamp_min(1e-12) for d, s in zip(deltas, sizes)]
     finally:
         with torch.no_grad():
-            for p, data, grad in zip(group_params, saved_data, saved_grad):
-                p.copy_(data)
+            torch._foreach_copy_(data, saved_data)
+            if state_refs:
+                torch._foreach_copy_(state_refs, saved_state)  # the same tensor objects: fast paths keep them
+            for p, grad in zip(group_params, saved_grad):
                 p.grad = grad
-                old = saved_state[id(p)]
-                if old is None:
-                    optimizer.state.pop(p, None)
-                    continue
-                state = optimizer.state[p]
-                for k, v in old.items():
-                    if isinstance(v, torch.Tensor) and isinstance(state.get(k), torch.Tensor):
-                        state[k].copy_(v)
-                    else:
-                        state[k] = v
+                if not had_state[id(p)]:
+                    optimizer.state.pop(p, None)  # the step created it: a first step that never happened
+                else:
+                    optimizer.state[p].update(others.get(id(p), {}))
 
 
 def sample_rows(X: torch.Tensor, y: torch.Tensor, rows: int = SAMPLE_ROWS) -> tuple[torch.Tensor, torch.Tensor]:
