@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.datasets import CLASSIFICATION, Dataset
 from nn_tui.core.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress, TrainerControl
+from nn_tui.core.fastpath import mode_matters, optimizer_step, plain_forward, plain_loss
 from nn_tui.core.model import build_model, loss_function, make_optimizer, make_scheduler
 from nn_tui.core.preset import Preset
 
@@ -72,6 +73,11 @@ class Trainer:
         self.epochs_without_improvement = 0
         self._live_state = list(self.model.state_dict().values())
         self._good_state = [t.detach().clone() for t in self._live_state]
+        # The hot path (nn_tui.core.fastpath): the same kernels as model(x), loss_fn and optimizer.step(),
+        # without their per-call Python overhead.
+        self._forward = plain_forward(self.model)
+        self._loss = plain_loss(self.loss_name, self.loss_fn)
+        self._mode_matters = mode_matters(self.model)
         # Stopping and resuming in the middle of an epoch (nn_tui.core.checkpoint): where a stop left off,
         # and where a resumed run picks up.
         self.stopped_within_epoch: dict[str, Any] | None = None
@@ -97,34 +103,55 @@ class Trainer:
 
     def evaluate(self, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
         """(mean loss, accuracy or R²) on the given tensors, in eval mode, in chunks."""
+        values = self._evaluate_tensors(X, y).tolist()
+        return float(values[0]), float(values[1])
+
+    def _evaluate_tensors(self, X: torch.Tensor, y: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        """[mean loss, accuracy or R²] (then `extra`, if given) as one tensor, so the caller syncs once."""
         import torch
 
-        was_training = self.model.training
-        self.model.eval()
+        switch = self._mode_matters and self.model.training  # eval() == train() without dropout / batch norm
+        if switch:
+            self.model.eval()
+        forward, loss_fn = self._forward, self._loss
         n = len(X)
-        loss_sum = torch.zeros((), device=self.device)
-        hits = torch.zeros((), device=self.device)
         with torch.inference_mode():
-            if self.metric == "val_r2":
-                sse = torch.zeros(y.shape[1], device=self.device)
-            for start in range(0, n, EVAL_CHUNK):
-                xb, yb = X[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
-                out = self.model(xb)
-                loss_sum += self.loss_fn(out, yb) * len(xb)
+            if n <= EVAL_CHUNK:  # one chunk: the same arithmetic as the loop below, without the accumulators
+                out = forward(X)
+                loss_mean = loss_fn(out, y) * n / n
                 if self.metric == "val_accuracy":
-                    pred = (out[:, 0] > 0).long() if self.loss_name == "bce" else out.argmax(1)
-                    target = yb[:, 0].long() if self.loss_name == "bce" else yb
-                    hits += (pred == target).sum()
+                    if self.loss_name == "bce":
+                        metric = ((out[:, 0] > 0).long() == y[:, 0].long()).sum() / n
+                    else:
+                        metric = (out.argmax(1) == y).sum() / n
                 else:
-                    sse += ((out - yb) ** 2).sum(0)
-            if self.metric == "val_accuracy":
-                metric = hits / n
+                    sst = ((y - y.mean(0)) ** 2).sum(0).clamp_min(1e-12)
+                    metric = (1 - ((out - y) ** 2).sum(0) / sst).mean()
             else:
-                sst = ((y - y.mean(0)) ** 2).sum(0).clamp_min(1e-12)
-                metric = (1 - sse / sst).mean()
-            values = torch.stack([loss_sum / n, metric]).tolist()
-        self.model.train(was_training)
-        return float(values[0]), float(values[1])
+                loss_sum = torch.zeros((), device=self.device)
+                hits = torch.zeros((), device=self.device)
+                if self.metric == "val_r2":
+                    sse = torch.zeros(y.shape[1], device=self.device)
+                for start in range(0, n, EVAL_CHUNK):
+                    xb, yb = X[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
+                    out = forward(xb)
+                    loss_sum += loss_fn(out, yb) * len(xb)
+                    if self.metric == "val_accuracy":
+                        pred = (out[:, 0] > 0).long() if self.loss_name == "bce" else out.argmax(1)
+                        target = yb[:, 0].long() if self.loss_name == "bce" else yb
+                        hits += (pred == target).sum()
+                    else:
+                        sse += ((out - yb) ** 2).sum(0)
+                if self.metric == "val_accuracy":
+                    metric = hits / n
+                else:
+                    sst = ((y - y.mean(0)) ** 2).sum(0).clamp_min(1e-12)
+                    metric = (1 - sse / sst).mean()
+                loss_mean = loss_sum / n
+            values = torch.stack([loss_mean, metric] if extra is None else [loss_mean, metric, extra])
+        if switch:
+            self.model.train()
+        return values
 
     # ------------------------------------------------------------ training
 
@@ -151,7 +178,9 @@ class Trainer:
                 metric=self.metric,
             )
         )
-        model, loss_fn, opt, control = self.model, self.loss_fn, self.optimizer, self.control
+        model, opt, control = self.model, self.optimizer, self.control
+        # Built here, not in __init__, so a restored optimizer state (resume) is the one stepped.
+        forward, loss_fn, opt_step = self._forward, self._loss, optimizer_step(opt)
         X, y = self.X_train, self.y_train
         clip = t.grad_clip
         params = [p for p in model.parameters()]
@@ -187,12 +216,13 @@ class Trainer:
                 else:
                     idx = perm[step * bs : (step + 1) * bs]
                     xb, yb = X.index_select(0, idx), y.index_select(0, idx)
-                loss = loss_fn(model(xb), yb)
-                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(forward(xb), yb)
+                for p in params:  # opt.zero_grad(set_to_none=True), minus its profiler hook
+                    p.grad = None
                 loss.backward()
                 if clip > 0:
                     torch.nn.utils.clip_grad_norm_(params, clip)
-                opt.step()
+                opt_step()
                 loss_sum.add_(loss.detach(), alpha=len(xb))
                 seen += len(xb)
                 self.global_step += 1
@@ -211,16 +241,13 @@ class Trainer:
                 }
                 status, message = "stopped", f"stopped by request during epoch {epoch}"
                 break
-            train_loss = loss_sum.item() / max(seen, 1)
-            if not math.isfinite(train_loss):
+            # One host sync per epoch: validation loss, metric and the summed training loss together.
+            val_loss, metric, loss_total = self._evaluate_tensors(self.X_val, self.y_val, loss_sum).tolist()
+            train_loss = loss_total / max(seen, 1)
+            if not math.isfinite(train_loss) or not math.isfinite(val_loss):
                 status, message = self._diverged(epoch)
                 break
-            val_loss, metric = self.evaluate(self.X_val, self.y_val)
-            if not math.isfinite(val_loss):
-                status, message = self._diverged(epoch)
-                break
-            for good, live in zip(self._good_state, self._live_state):
-                good.copy_(live)
+            torch._foreach_copy_(self._good_state, self._live_state)
             lr = self.current_lr()
             active = time.perf_counter() - epoch_t0 - paused_s
             self.epoch = epoch
