@@ -30,7 +30,8 @@ def fake_snapshot(*, dataset: str = "xor", features: int = 2, epoch: int = 3, fi
         data = InsightData(
             dataset=dataset, task="classification", loss="bce",
             feature_names=[f"x{i + 1}" for i in range(features)], label_names=["no", "yes"],
-            points_X=X, points_y=y, val_X=X, val_y=y,
+            points_X=X, points_y=y,
+            val_X=X if dataset == "xor" else X[:20].copy(), val_y=y if dataset == "xor" else y[:20].copy(),
             extent=data_extent(X) if features == 2 else None,
             gate="xor" if dataset == "xor" else None, hidden_layers=1,
         )

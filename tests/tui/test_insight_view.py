@@ -67,6 +67,24 @@ async def test_a_snapshot_fills_every_view(tmp_path):
         assert view.typed_input == [0.5, -1.0]
 
 
+async def test_validation_points_can_be_drawn_too():
+    app = InsightApp()
+    async with app.run_test(size=(90, 26)) as pilot:
+        view = app.query_one(InsightView)
+        view.feed(fake_snapshot(dataset="points", features=2))
+        await wait_for(pilot, lambda: view.views is not None)
+        view.query_one("#insight-tabs Tabs").focus()
+        board = app.query_one(BoundaryMap)
+        assert board.test_points is None
+        before = board.render_line(5)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: board.test_points is not None)
+        assert len(board.test_points[0]) == 20
+        assert "validation points" in str(view.query_one("#boundary-legend").render())
+        await pilot.pause()
+        assert board.builds == 0 and board.render_line(5) is not before  # redrawn (on the worker)
+
+
 async def test_views_wait_until_the_tab_is_shown_and_explain_what_does_not_apply():
     app = InsightApp(hidden=True)
     async with app.run_test(size=(100, 30)) as pilot:

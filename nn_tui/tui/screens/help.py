@@ -44,7 +44,8 @@ HELP = """\
   The run folder (preset.toml, metrics.csv, model.safetensors, summary.json) is shown at the bottom.
 
 [b]Inside tab: see inside the network[/] (updated twice a second while training; ← → switch views)
-  Boundary     the predicted class over the input plane (2-feature classification), points on top
+  Boundary     the predicted class over the input plane (2-feature classification), points on top;
+               [b]v[/] shows the validation points too
   Health       per layer: gradient and weight norms, step size, dead / saturated units, and what to try
   Network      neurons and weights (blue +, orange −); a forward pass of one sample, neuron by neuron
                [b]\[[/] [b]][/] previous / next sample;  [b]f[/] type your own input

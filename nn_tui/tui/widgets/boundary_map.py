@@ -17,8 +17,16 @@ MIN_SHADE, MAX_SHADE = 0.12, 0.62  # how much of the class colour a region gets,
 SHADES = 8  # confidence levels drawn: fewer colours, longer runs of identical cells
 
 
-def draw_boundary(grid: BoundaryGrid, points: tuple[Any, Any] | None, width: int, height: int, colors: Colors) -> list[Strip]:
-    """The map as `height` strips of `width` cells; each cell shows two pixels of the grid (any grid size)."""
+def draw_boundary(
+    grid: BoundaryGrid,
+    points: tuple[Any, Any] | None,
+    width: int,
+    height: int,
+    colors: Colors,
+    test_points: tuple[Any, Any] | None = None,
+) -> list[Strip]:
+    """The map as `height` strips of `width` cells; each cell shows two pixels of the grid (any grid size).
+    Training points are drawn in their class colour, test points (if given) paler."""
     import numpy as np
 
     px_rows = 2 * height
@@ -34,15 +42,17 @@ def draw_boundary(grid: BoundaryGrid, points: tuple[Any, Any] | None, width: int
     palette = np.array([colors.class_color(i) for i in range(k)], dtype=np.float64)
     target = palette[np.clip(classes, 0, k - 1)]
     pixels = surface + (target - surface) * alpha[..., None]
-    if points is not None and points[0] is not None and len(points[0]):
-        X, labels = points
-        e = grid.extent
+    e = grid.extent
+    for group, toward_text in ((points, 0.3), (test_points, 0.75)):
+        if group is None or group[0] is None or not len(group[0]):
+            continue
+        X, labels = group
         px = np.floor((X[:, 0] - e.x_min) / (e.x_max - e.x_min) * width).astype(int)
         py = np.floor((e.y_max - X[:, 1]) / (e.y_max - e.y_min) * px_rows).astype(int)
         inside = (px >= 0) & (px < width) & (py >= 0) & (py < px_rows)
-        bright = np.array([blend(colors.class_color(i), colors.text, 0.3) for i in range(k)], dtype=np.float64)
+        tones = np.array([blend(colors.class_color(i), colors.text, toward_text) for i in range(k)], dtype=np.float64)
         labels = np.clip(np.asarray(labels).reshape(-1).astype(int), 0, k - 1)
-        pixels[py[inside], px[inside]] = bright[labels[inside]]
+        pixels[py[inside], px[inside]] = tones[labels[inside]]
     rgb = pixels.round().astype(np.uint8)
     return strips_from_cells([HALF_BLOCK * width] * height, rgb[0::2], rgb[1::2])
 
@@ -59,6 +69,7 @@ class BoundaryMap(Widget):
         super().__init__(id=id)
         self.grid: BoundaryGrid | None = None
         self.points: tuple[Any, Any] | None = None  # (X, y) numpy arrays
+        self.test_points: tuple[Any, Any] | None = None
         self.message = "no boundary yet"
         self._strips: list[Strip] | None = None
         self._built_for: tuple | None = None
@@ -76,8 +87,10 @@ class BoundaryMap(Widget):
             self._colors = theme_colors(self)
         return self._colors
 
-    def show(self, grid: BoundaryGrid | None, X: Any = None, y: Any = None, message: str = "") -> None:
+    def show(self, grid: BoundaryGrid | None, X: Any = None, y: Any = None, message: str = "",
+             test_points: tuple[Any, Any] | None = None) -> None:
         self.grid = grid
+        self.test_points = test_points
         if X is not None:
             self.points = (X, y)
         self.message = message or self.message
@@ -106,6 +119,6 @@ class BoundaryMap(Widget):
                 self._strips = message_strips(self.message, width, height)
             else:
                 self.builds += 1
-                self._strips = draw_boundary(self.grid, self.points, width, height, key[2])
+                self._strips = draw_boundary(self.grid, self.points, width, height, key[2], self.test_points)
             self._built_for = key
         return self._strips[y] if y < len(self._strips) else Strip.blank(width)

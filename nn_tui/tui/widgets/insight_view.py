@@ -32,6 +32,7 @@ from nn_tui.tui.widgets.network_diagram import NetworkDiagram, NetworkPicture, d
 from nn_tui.tui.widgets.truth_table_view import TruthTableView
 
 POLL_SECONDS = 0.25
+POINTS = 600  # validation points drawn at most
 RESIZE_DELAY = 0.2
 NO_RUN = "Train a network (t) to see inside it: decision boundary, health, network, truth table, confusion matrix."
 
@@ -55,6 +56,7 @@ class InsightView(Vertical):
         Binding("left_square_bracket", "sample(-1)", "Prev sample", id="insight.prev"),
         Binding("right_square_bracket", "sample(1)", "Next sample", id="insight.next"),
         Binding("f", "focus_input", "Type input", id="insight.input", tooltip="Type an input for the forward pass"),
+        Binding("v", "test_points", "Test points", id="insight.test-points", tooltip="Show the validation points too"),
     ]
     DEFAULT_CSS = """
     InsightView { height: 1fr; }
@@ -63,7 +65,7 @@ class InsightView(Vertical):
     InsightView #insight-tabs > ContentSwitcher { height: 1fr; }
     InsightView TabPane { height: 1fr; padding: 0; }
     InsightView #boundary-pane BoundaryMap { height: 1fr; }
-    InsightView #boundary-legend, InsightView #network-legend { height: auto; padding: 0 1; }
+    InsightView #boundary-legend, InsightView #network-legend { height: 2; padding: 0 1; }
     InsightView #forward-side { width: 46; border-left: solid $border-blurred; }
     InsightView #forward-input { margin: 0 1; }
     InsightView VerticalScroll { height: 1fr; }
@@ -75,6 +77,7 @@ class InsightView(Vertical):
         self.views: InsightViews | None = None
         self.sample_index = 0
         self.typed_input: list[float] | None = None
+        self.show_test_points = False
         self.compute_seconds: list[float] = []  # worker time per computation, for measurements
         self._drawn: InsightSnapshot | None = None
         self._shown = False
@@ -169,6 +172,8 @@ class InsightView(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("sample", "focus_input"):  # the forward pass lives on the Network view
             return self.snapshot is not None and self.query_one(TabbedContent).active == "network-pane"
+        if action == "test_points":
+            return self.snapshot is not None and self.query_one(TabbedContent).active == "boundary-pane"
         return True
 
     @on(TabbedContent.TabActivated, "#insight-tabs")
@@ -194,12 +199,18 @@ class InsightView(Vertical):
         target = int(target) if d.is_classification else [float(v) for v in getattr(target, "tolist", lambda: target)()]
         return [float(v) for v in d.points_X[i]], target, f"training sample {i + 1} of {len(d.points_X)}  ([ ] to change)"
 
+    def _test_points(self, snapshot: InsightSnapshot) -> tuple[Any, Any] | None:
+        d = snapshot.data
+        if not self.show_test_points or d.val_X is d.points_X or not len(d.val_X):
+            return None
+        return d.val_X[:POINTS], d.val_y[:POINTS]
+
     def _compute(self, snapshot: InsightSnapshot) -> None:
         board = self.query_one(BoundaryMap)
         diagram = self.query_one(NetworkDiagram)
         cols, rows = board.wanted_grid() if board.size.width > 0 else (0, 0)
         x, target, _ = self._forward_input()
-        sizes = (tuple(board.size), board.colors(), tuple(diagram.size), diagram.colors())
+        sizes = (tuple(board.size), board.colors(), tuple(diagram.size), diagram.colors(), self._test_points(snapshot))
         self._work(snapshot, cols, rows, x, target, sizes)
 
     @work(thread=True, exclusive=True, group="insight", exit_on_error=False)
@@ -211,7 +222,7 @@ class InsightView(Vertical):
         worker = get_current_worker()
         t0 = time.perf_counter()
         d = snapshot.data
-        (map_w, map_h), map_colors, (net_w, net_h), net_colors = sizes
+        (map_w, map_h), map_colors, (net_w, net_h), net_colors, test_points = sizes
         map_strips = diagram_strips = None
         try:
             views = compute_views(snapshot, cols, rows)
@@ -219,7 +230,8 @@ class InsightView(Vertical):
             trace = forward_trace(snapshot.model, x, d.loss, target=target, label_names=d.label_names) if x else None
             if views.boundary is not None and map_w >= 2 and map_h >= 1:
                 points = (d.points_X, d.points_y)
-                map_strips = (draw_boundary(views.boundary, points, map_w, map_h, map_colors), (map_w, map_h, map_colors))
+                strips = draw_boundary(views.boundary, points, map_w, map_h, map_colors, test_points)
+                map_strips = (strips, (map_w, map_h, map_colors))
             if net_w >= 10 and net_h >= 4:
                 diagram_strips = (draw_network(picture, trace, net_w, net_h, net_colors), (net_w, net_h, net_colors))
             error = None
@@ -272,10 +284,12 @@ class InsightView(Vertical):
         board = self.query_one(BoundaryMap)
         legend = self.query_one("#boundary-legend", Static)
         if views is not None and views.boundary is not None:
+            test_points = self._test_points(s)
+            board.test_points = test_points
             if map_strips is not None:
                 board.show_strips(views.boundary, d.points_X, d.points_y, *map_strips)
             else:
-                board.show(views.boundary, d.points_X, d.points_y)
+                board.show(views.boundary, d.points_X, d.points_y, test_points=test_points)
             k = views.boundary.n_classes
             names = d.label_names or [str(i) for i in range(k)]
             colors = class_palette(self, k)
@@ -283,8 +297,9 @@ class InsightView(Vertical):
             fx, fy = (d.feature_names + ["x1", "x2"])[:2]
             legend.update(
                 "  ".join(f"[{hex_of(c)}]■ {n}[/]" for c, n in zip(colors, names))
-                + f"  [$text-muted]· brighter = more confident · dots: training points · "
-                f"{fx} {e.x_min:.2g}…{e.x_max:.2g} → · {fy} {e.y_min:.2g}…{e.y_max:.2g} ↑[/]"
+                + "  [$text-muted]· brighter = surer · dots: training points"
+                + (", pale: validation points" if test_points is not None else " (v: validation too)")
+                + f" · {fx} {e.x_min:.2g}…{e.x_max:.2g} → · {fy} {e.y_min:.2g}…{e.y_max:.2g} ↑[/]"
             )
         else:
             why = ("the decision boundary is drawn for classification datasets with 2 features; "
@@ -311,6 +326,11 @@ class InsightView(Vertical):
         self.typed_input = None
         self.sample_index += delta
         self._compute(self.snapshot)
+
+    def action_test_points(self) -> None:
+        self.show_test_points = not self.show_test_points
+        if self.snapshot is not None:
+            self._compute(self.snapshot)
 
     def action_focus_input(self) -> None:
         self.query_one(TabbedContent).active = "network-pane"
