@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from nn_tui.tui.commands import NNTuiCommands
 from nn_tui.tui.messages import TorchReady
 from nn_tui.tui.screens.main import MainScreen
 from nn_tui.tui.trainers import TrainerFunction, train_with_torch, warm_up_torch
+
+
+GC_THRESHOLD = 20_000  # allocations between young-generation collections (CPython's default is 700)
 
 
 class NNTuiApp(App):
@@ -55,9 +59,12 @@ class NNTuiApp(App):
         self.warm_torch = warm_torch
 
     def on_mount(self) -> None:
+        # Fewer, cheaper garbage collections: rendering makes many short-lived objects, and with
+        # torch loaded a full collection walks hundreds of thousands of objects (see warm_up_torch).
+        gc.set_threshold(GC_THRESHOLD, 20, 20)
         self.push_screen(MainScreen(self.initial_preset, self.initial_path))
         if self.warm_torch:
-            self.set_timer(0.5, self._warm_up)
+            self.set_timer(1.0, self._warm_up)
 
     @work(thread=True, exit_on_error=False, group="warm-up")
     def _warm_up(self) -> None:

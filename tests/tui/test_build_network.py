@@ -16,7 +16,7 @@ def layers(app) -> list[tuple[int, str]]:
 
 async def test_keyboard_builds_a_network_and_the_summary_follows(make_app):
     app = make_app(small_preset())  # xor: 2 features -> [4 tanh] -> 1 logit (bce)
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("2")
         await wait_for(pilot, lambda: isinstance(app.focused, LayerTable))
         screen: MainScreen = app.screen
@@ -69,7 +69,7 @@ async def test_keyboard_builds_a_network_and_the_summary_follows(make_app):
 
 async def test_input_and_output_rows_are_not_editable(make_app):
     app = make_app(small_preset())
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("2")
         await wait_for(pilot, lambda: isinstance(app.focused, LayerTable))
         await pilot.press("up", "d")  # on the input row
@@ -88,7 +88,7 @@ async def test_input_and_output_rows_are_not_editable(make_app):
 
 async def test_refused_input_is_explained_and_never_applied(make_app):
     app = make_app(small_preset())
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("2")
         await wait_for(pilot, lambda: isinstance(app.focused, LayerTable))
         screen: MainScreen = app.screen
@@ -126,7 +126,7 @@ async def test_refused_input_is_explained_and_never_applied(make_app):
 
 async def test_losses_offered_fit_the_dataset(make_app):
     app = make_app(small_preset())
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         screen: MainScreen = app.screen
         form = screen.query_one("#training-form", FieldForm)
 

@@ -1,14 +1,24 @@
-"""Base for plotext charts: one figure per widget, drawn in the app theme's colours, rebuilt only when data or size change.
+"""Base for plotext charts: one figure per widget, in the app theme's colours, built off the UI thread.
 
-plotext is imported on the first draw, not at app start, so the first frame stays fast.
+A plotext build of a large chart costs tens of milliseconds. Done in `render()` it froze the
+UI for that long twice a second while training. Here the UI thread only takes a small snapshot
+of the data (already thinned to about two points per column); a thread worker builds the text,
+and the widget shows the previous picture until the new one is ready. Data changes redraw at
+most every `min_interval` seconds and never more often than 4x the last build's cost.
+
+plotext is imported on the first build, not at app start, so the first frame stays fast.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
 from textual.color import Color
+from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 
 
@@ -30,26 +40,63 @@ def theme_rgb(widget: Widget, name: str, fallback: str = "white") -> tuple[int, 
 
 
 class PlotWidget(Widget):
-    """Subclasses implement `draw(plt, width, height)` and bump `self.version` when their data changes."""
+    """Subclasses implement `snapshot(width, height)` (UI thread) and `draw(plt, data)` (worker thread).
+
+    Call `changed()` when the data changes.
+    """
 
     DEFAULT_CSS = """
     PlotWidget { width: 1fr; height: 1fr; background: $surface; content-align: center middle; }
     """
 
+    min_interval = 0.5
+
+    @dataclass
+    class Built(Message):
+        key: tuple
+        text: Text
+        seconds: float
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.version = 0
+        self.version = 0  # the data version being shown
+        self._data_version = 0  # the newest data version
         self._plot: Any = None
-        self._cache_key: tuple | None = None
-        self._cache: Text | None = None
+        self._shown_key: tuple | None = None
+        self._shown: Text | None = None
+        self._building: tuple | None = None  # key of the build in flight
         self.builds = 0  # how many times plotext actually ran (for tests and measurements)
+        self.build_seconds = 0.0  # cost of the last build
+        self._last_build = 0.0
+        self._redraw_timer: Timer | None = None
 
     def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.changed())
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.changed(now=True))
 
-    def changed(self) -> None:
-        self.version += 1
+    # ------------------------------------------------------------ data changes
+
+    def changed(self, *, now: bool = False) -> None:
+        """The data changed: redraw (throttled, unless `now`)."""
+        self._data_version += 1
+        wait = self._last_build + max(self.min_interval, 4 * self.build_seconds) - time.monotonic()
+        if now or wait <= 0:
+            self._redraw_later()
+        elif self._redraw_timer is None:
+            self._redraw_timer = self.set_timer(wait, self._redraw_later)
+
+    def _redraw_later(self) -> None:
+        if self._redraw_timer is not None:
+            self._redraw_timer.stop()
+        self._redraw_timer = None
+        self.version = self._data_version
         self.refresh()
+
+    @property
+    def settled(self) -> bool:
+        """Showing the newest data at the current size (for tests and snapshots)."""
+        return self._building is None and self._redraw_timer is None and self._shown_key == self._key()
+
+    # ------------------------------------------------------------ drawing
 
     def placeholder(self) -> str | None:
         """Text to show instead of a chart (e.g. before the first epoch), or None to draw."""
@@ -58,35 +105,69 @@ class PlotWidget(Widget):
     def color(self, name: str, fallback: str = "white") -> tuple[int, int, int]:
         return theme_rgb(self, name, fallback)
 
-    def render(self) -> Text:
+    def _key(self) -> tuple:
         width, height = self.size
-        key = (width, height, self.version, self.app.theme)
-        if key == self._cache_key and self._cache is not None:
-            return self._cache
+        return (width, height, self.version, self.app.theme)
+
+    def render(self) -> Text:
+        key = self._key()
+        if key == self._shown_key and self._shown is not None:
+            return self._shown
+        width, height = self.size
         text = self.placeholder()
         if text is not None or width < 12 or height < 5:
-            out = Text(text or "", style="dim", justify="center")
-        else:
-            out = self._build(width, height)
-        self._cache_key, self._cache = key, out
-        return out
+            self._shown_key, self._shown = key, Text(text or "", style="dim", justify="center")
+            return self._shown
+        if self._building is None:
+            self._start_build(key, width, height)
+        return self._shown if self._shown is not None and self._shown.plain.strip() else Text("")
 
-    def _build(self, width: int, height: int) -> Text:
-        if self._plot is None:
-            from textual_plotext.plot import Plot
+    def _start_build(self, key: tuple, width: int, height: int) -> None:
+        self._building = key
+        data = self.snapshot(width, height)
+        colors = {
+            "canvas": self.color("surface", "black"),
+            "ticks": self.color("foreground-muted", "grey"),
+        }
+        self.run_worker(
+            lambda: self._build(key, width, height, data, colors),
+            thread=True,
+            group="plots",
+            exit_on_error=False,
+        )
 
-            self._plot = Plot()
-        plt = self._plot
-        plt.clear_figure()
-        plt.plotsize(width, height)
-        plt._set_size(width, height)  # see textual-plotext issue 5: plotsize alone does not always stick
-        bg = self.color("surface", "black")
-        plt.canvas_color(bg)
-        plt.axes_color(bg)
-        plt.ticks_color(self.color("foreground-muted", "grey"))
-        self.draw(plt, width, height)
+    def _build(self, key: tuple, width: int, height: int, data: Any, colors: dict) -> None:
+        """Worker thread: plotext only, no widget state but the figure this widget owns."""
+        started = time.monotonic()
+        try:
+            if self._plot is None:
+                from textual_plotext.plot import Plot
+
+                self._plot = Plot()
+            plt = self._plot
+            plt.clear_figure()
+            plt.plotsize(width, height)
+            plt._set_size(width, height)  # see textual-plotext issue 5: plotsize alone does not always stick
+            plt.canvas_color(colors["canvas"])
+            plt.axes_color(colors["canvas"])
+            plt.ticks_color(colors["ticks"])
+            self.draw(plt, data)
+            text = Text.from_ansi(plt.build())
+        except Exception as exc:  # noqa: BLE001 - a chart that cannot be drawn says so instead of stopping the app
+            text = Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="dim")
+        self.post_message(self.Built(key, text, time.monotonic() - started))
+
+    def on_plot_widget_built(self, event: PlotWidget.Built) -> None:
+        event.stop()
+        self._building = None
+        self._last_build = time.monotonic()
+        self.build_seconds = event.seconds
         self.builds += 1
-        return Text.from_ansi(plt.build())
+        self._shown_key, self._shown = event.key, event.text
+        self.refresh()  # shows it, or starts the next build if newer data or a new size arrived meanwhile
 
-    def draw(self, plt: Any, width: int, height: int) -> None:  # pragma: no cover - abstract
+    def snapshot(self, width: int, height: int) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def draw(self, plt: Any, data: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -31,18 +31,25 @@ class DataPreview(PlotWidget):
             return self.color(CLASS_COLORS[k])
         return FIXED_COLORS[(k - len(CLASS_COLORS)) % len(FIXED_COLORS)]
 
-    def draw(self, plt: Any, width: int, height: int) -> None:
+    def snapshot(self, width: int, height: int) -> Any:
         xs, ys, labels, names, kind = self.points
         if kind == "xy":
-            plt.scatter(xs, ys, color=self.color("primary"), marker="braille")
-            plt.xlabel("x")
-            return
+            return kind, [(xs, ys, self.color("primary"), None)]
         groups: dict[int, tuple[list[float], list[float]]] = {}
         for x, y, k in zip(xs, ys, labels):
             gx, gy = groups.setdefault(int(k), ([], []))
             gx.append(x)
             gy.append(y)
+        series = []
         for k in sorted(groups):
             gx, gy = groups[k]
             name = names[k] if names and k < len(names) else str(k)
-            plt.scatter(gx, gy, color=self._class_color(k), marker="braille", label=name if len(groups) <= 6 else None)
+            series.append((gx, gy, self._class_color(k), name if len(groups) <= 6 else None))
+        return kind, series
+
+    def draw(self, plt: Any, data: Any) -> None:
+        kind, series = data
+        for xs, ys, color, label in series:
+            plt.scatter(xs, ys, color=color, marker="braille", label=label)
+        if kind == "xy":
+            plt.xlabel("x")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from textual.markup import escape
-from textual.widgets import Static
 
 from nn_tui.core.device import DeviceReport
-from nn_tui.tui.widgets.metrics_panel import rows_markup
+from nn_tui.tui.widgets.metrics_panel import Readout, rows_markup
 
 
 def gb(n: int | None) -> str:
@@ -22,13 +21,13 @@ def used_of(used: int | None, total: int | None) -> str:
     return f"{gb(used)}/{gb(total)}"
 
 
-class DevicePanel(Static):
+class DevicePanel(Readout):
     def show(self, report: DeviceReport | None, device: str | None) -> None:
         rows: list[tuple[str, str]] = []
         rows.append(("device", escape(device or "auto")))
         if report is None:
             rows.append(("", "[$text-muted]measuring…[/]"))
-            self.update(rows_markup(rows, 7))
+            self.show_markup(rows_markup(rows, 7))
             return
         rows.append(("CPU", f"{report.cpu_percent:.0f}% of {report.cpu_count} cores"))
         rows.append(("RAM", used_of(report.ram_used, report.ram_total)))
@@ -47,4 +46,4 @@ class DevicePanel(Static):
             rows.append(("GPU", f"[$text-muted]{escape(report.gpu_note or 'none')}[/]"))
         if report.torch_allocated is not None:
             rows.append(("torch", f"{gb(report.torch_allocated)} alloc · {gb(report.torch_reserved)} reserved"))
-        self.update(rows_markup(rows, 7))
+        self.show_markup(rows_markup(rows, 7))

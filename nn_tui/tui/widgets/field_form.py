@@ -75,15 +75,26 @@ class FieldRow(Vertical):
                     id=f"field-{spec.key}",
                     select_on_focus=True,
                 )
-        yield Static("", classes="refused")
 
     @property
     def refused(self) -> str | None:
-        return self.query_one(".refused", Static).content if self.has_class("-invalid") else None  # type: ignore[return-value]
+        return self._refused
+
+    _refused: str | None = None
 
     def show_refused(self, message: str | None) -> None:
+        """Show why the typed text is not used (None hides it). The message line is created on first use."""
+        if message == self._refused:
+            return
+        self._refused = message
         self.set_class(message is not None, "-invalid")
-        self.query_one(".refused", Static).update(message or "")
+        note = self.query_one_optional(".refused", Static)
+        if note is None:
+            if message is None:
+                return
+            note = Static("", classes="refused", markup=False)
+            self.mount(note)
+        note.update(message or "")
 
     def action_revert(self) -> None:
         """Escape: put back the value the setup is using."""

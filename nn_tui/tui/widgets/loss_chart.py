@@ -19,12 +19,12 @@ class LossChart(PlotWidget):
 
     def show(self, history: RunHistory | None) -> None:
         self.history = history
-        self.changed()
+        self.changed(now=True)
 
     def set_log_scale(self, on: bool) -> None:
         self.log_scale = on
         self.border_title = "loss (log scale)" if on else "loss"
-        self.changed()
+        self.changed(now=True)
 
     def placeholder(self) -> str | None:
         h = self.history
@@ -34,29 +34,33 @@ class LossChart(PlotWidget):
             return "waiting for the first steps…"
         return None
 
-    def draw(self, plt: Any, width: int, height: int) -> None:
+    def snapshot(self, width: int, height: int) -> Any:
         h = self.history
         assert h is not None
         budget = max(8, 2 * width)
-        most = 0
-        series = [
-            (h.running_loss, "running", self.color("foreground-muted", "grey"), "dot"),
-            (h.train_loss, "train", self.color("primary", "blue"), "braille"),
-            (h.val_loss, "val", self.color("accent", "orange"), "braille"),
-        ]
-        for s, label, color, marker in series:
-            xs, ys = s.points(budget)
+        curves = []
+        for s, label, color, marker, points in (
+            # The running loss is a faint guide: one point per column is plenty.
+            (h.running_loss, "running", self.color("foreground-muted", "grey"), "dot", budget // 2),
+            (h.train_loss, "train", self.color("primary", "blue"), "braille", budget),
+            (h.val_loss, "val", self.color("accent", "orange"), "braille", budget),
+        ):
+            xs, ys = s.points(points)
             if self.log_scale:
                 keep = [i for i, y in enumerate(ys) if y > 0]
                 xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
-            if not xs:
-                continue
-            most = max(most, len(xs))
+            if xs:
+                curves.append((xs, ys, label, color, marker))
+        self.points_drawn = max((len(c[0]) for c in curves), default=0)
+        return curves, self.log_scale
+
+    def draw(self, plt: Any, data: Any) -> None:
+        curves, log_scale = data
+        for xs, ys, label, color, marker in curves:
             if len(xs) == 1:
                 plt.scatter(xs, ys, label=label, color=color, marker=marker)
             else:
                 plt.plot(xs, ys, label=label, color=color, marker=marker)
-        self.points_drawn = most
-        if self.log_scale:
+        if log_scale:
             plt.yscale("log")
         plt.xlabel("epoch")

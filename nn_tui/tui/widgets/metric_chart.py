@@ -9,6 +9,8 @@ from nn_tui.tui.widgets.chart import PlotWidget
 
 
 class MetricChart(PlotWidget):
+    min_interval = 1.0  # it changes once per epoch
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.history: RunHistory | None = None
@@ -16,8 +18,10 @@ class MetricChart(PlotWidget):
     def show(self, history: RunHistory | None) -> None:
         self.history = history
         if history is not None:
-            self.border_title = "validation accuracy" if history.metric == "val_accuracy" else "validation R²"
-        self.changed()
+            title = "validation accuracy" if history.metric == "val_accuracy" else "validation R²"
+            if self.border_title != title:
+                self.border_title = title
+        self.changed(now=history is None or history.finished is not None or len(history.metric_values) <= 1)
 
     def placeholder(self) -> str | None:
         h = self.history
@@ -25,15 +29,18 @@ class MetricChart(PlotWidget):
             return "accuracy / R² appears after the first epoch"
         return None
 
-    def draw(self, plt: Any, width: int, height: int) -> None:
+    def snapshot(self, width: int, height: int) -> Any:
         h = self.history
         assert h is not None
         xs, ys = h.metric_values.points(max(8, 2 * width))
-        color = self.color("success", "green")
+        return xs, ys, self.color("success", "green"), h.metric == "val_accuracy"
+
+    def draw(self, plt: Any, data: Any) -> None:
+        xs, ys, color, accuracy = data
         if len(xs) == 1:
             plt.scatter(xs, ys, color=color, marker="braille")
         else:
             plt.plot(xs, ys, color=color, marker="braille")
-        if h.metric == "val_accuracy":
+        if accuracy:
             plt.ylim(0, 1.0)
         plt.xlabel("epoch")

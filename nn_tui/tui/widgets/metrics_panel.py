@@ -35,7 +35,22 @@ def run_status(history: RunHistory | None, state: str) -> str:
     return state
 
 
-class MetricsPanel(Static):
+class Readout(Static):
+    """A Static refreshed often: it asks for a (whole-screen) layout only when its line count changes."""
+
+    _lines = -1
+    _markup: str | None = None
+
+    def show_markup(self, markup: str, *, wraps: bool = False) -> None:
+        """wraps: the text may wrap, so any change may change the height."""
+        if markup == self._markup:
+            return
+        lines = markup.count("\n") + 1
+        self.update(markup, layout=wraps or lines != self._lines)
+        self._lines, self._markup = lines, markup
+
+
+class MetricsPanel(Readout):
     """Re-rendered by the training view a few times a second; cheap (a dozen short lines)."""
 
     def show(self, history: RunHistory | None, state: str) -> None:
@@ -44,7 +59,7 @@ class MetricsPanel(Static):
         rows = [("status", f"[b {STATUS_STYLES.get(status, '')}]{escape(status)}[/]")]
         if h is None:
             rows.append(("", "[$text-muted]press t to train[/]"))
-            self.update(rows_markup(rows))
+            self.show_markup(rows_markup(rows))
             return
         total = h.epochs_total
         epoch = f"{h.epoch} / {total}" if total else "–"
@@ -72,4 +87,4 @@ class MetricsPanel(Static):
         rows.append(("samples/s", f"{speed:,.0f}" if speed else "–"))
         rows.append(("elapsed", format_seconds(h.elapsed())))
         rows.append(("ETA", format_seconds(h.eta()) if status in ("training", "stepping", "paused") else "–"))
-        self.update(rows_markup(rows))
+        self.show_markup(rows_markup(rows))

@@ -13,7 +13,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from nn_tui.core.device import DeviceReport
@@ -25,7 +24,7 @@ from nn_tui.tui.run_history import RunHistory
 from nn_tui.tui.widgets.device_panel import DevicePanel
 from nn_tui.tui.widgets.loss_chart import LossChart
 from nn_tui.tui.widgets.metric_chart import MetricChart
-from nn_tui.tui.widgets.metrics_panel import MetricsPanel
+from nn_tui.tui.widgets.metrics_panel import MetricsPanel, Readout
 
 DRAIN_SECONDS = 0.25
 DEVICE_SECONDS = 1.0
@@ -59,7 +58,7 @@ class TrainView(Vertical):
             with Vertical(id="train-side"):
                 yield MetricsPanel(id="metrics")
                 yield DevicePanel(id="device")
-        yield Static("", id="run-line")
+        yield Readout("", id="run-line")
 
     def on_mount(self) -> None:
         self.query_one(LossChart).set_log_scale(False)
@@ -220,7 +219,7 @@ class TrainView(Vertical):
                     self.notify(event.message, title="Could not start training", severity="error", timeout=8)
         if h.version != self._drawn_version:
             self._drawn_version = h.version
-            self.query_one(LossChart).changed()
+            self.query_one(LossChart).changed(now=h.finished is not None)
             self.query_one(MetricChart).show(h)
         if self.active or events:
             self._refresh_readouts()
@@ -247,7 +246,7 @@ class TrainView(Vertical):
         if self.state == "finished":
             shown = "finished"
         self.query_one(MetricsPanel).show(self.history, shown)
-        self.query_one("#run-line", Static).update(self._run_line())
+        self.query_one("#run-line", Readout).show_markup(self._run_line(), wraps=True)
 
     def _run_line(self) -> str:
         from textual.markup import escape

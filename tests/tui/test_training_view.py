@@ -1,0 +1,198 @@
+"""The Train tab with a scripted fake trainer: charts and readouts update; pause, step, stop, reset and quit behave."""
+
+from __future__ import annotations
+
+import time
+
+from nn_tui.core.errors import UserError
+from nn_tui.tui.fake_trainer import FakeTrainer
+from nn_tui.tui.screens.confirm import ConfirmModal
+from nn_tui.tui.screens.error import ErrorModal
+from nn_tui.tui.widgets.loss_chart import LossChart
+from nn_tui.tui.widgets.metric_chart import MetricChart
+from nn_tui.tui.widgets.train_view import TrainView
+from tests.tui.helpers import small_preset, wait_for
+
+
+def shown_actions(app) -> set[str]:
+    """Actions the Footer offers right now."""
+    return {b.binding.action for b in app.screen.active_bindings.values() if b.binding.show and b.enabled}
+
+
+def text(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+async def test_training_updates_charts_and_readouts(make_app):
+    fake = FakeTrainer()
+    app = make_app(small_preset(epochs=8), trainer=fake)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        assert "train" in shown_actions(app) and "stop" not in shown_actions(app)
+        await pilot.press("t")
+        tv = app.screen.query_one(TrainView)
+        await wait_for(pilot, lambda: tv.state == "finished")
+        assert fake.calls[0].layers == app.screen.preset.layers
+        h = tv.history
+        assert h.epoch == 8 and len(h.train_loss) == 8 and len(h.val_loss) == 8
+        assert len(h.running_loss) > 8  # steps inside epochs as well as epoch ends
+        loss_chart = app.screen.query_one(LossChart)
+        assert loss_chart.builds >= 1 and loss_chart.points_drawn > 0
+        assert app.screen.query_one(MetricChart).border_title == "validation accuracy"
+        metrics = text(app, "#metrics")
+        assert "completed" in metrics and "8 / 8" in metrics and "val acc" in metrics
+        assert f"{FakeTrainer.loss(8):.4g}" in metrics
+        run_line = text(app, "#run-line")
+        assert fake.run_dir in run_line
+        assert "train" in shown_actions(app) and "reset" in shown_actions(app)
+
+        # The log-scale toggle redraws the chart in log scale.
+        builds = loss_chart.builds
+        await pilot.press("l")
+        await pilot.pause()
+        assert loss_chart.log_scale and loss_chart.builds == builds + 1
+
+        # Reset clears the run.
+        await pilot.press("r")
+        assert tv.history is None and tv.state == "idle"
+        assert "no run yet" in (loss_chart.placeholder() or "")
+
+
+async def test_pause_step_resume_and_stop(make_app):
+    fake = FakeTrainer(epoch_seconds=0.1)
+    app = make_app(small_preset(epochs=200), trainer=fake)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        tv = app.screen.query_one(TrainView)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: tv.state == "training" and fake.epochs_run >= 1)
+        assert {"stop", "pause"} <= shown_actions(app)
+        assert not {"train", "resume", "step"} & shown_actions(app)
+
+        await pilot.press("space")
+        assert tv.state == "paused"
+        assert {"resume", "step", "stop"} <= shown_actions(app) and "pause" not in shown_actions(app)
+        time.sleep(0.25)  # an epoch in flight stops at its next step
+        paused_at = fake.epochs_run
+        time.sleep(0.3)
+        assert fake.epochs_run == paused_at
+
+        await pilot.press("n")  # exactly one more epoch
+        await wait_for(pilot, lambda: fake.epochs_run == paused_at + 1)
+        time.sleep(0.3)
+        assert fake.epochs_run == paused_at + 1
+        assert tv.state == "paused"
+        await wait_for(pilot, lambda: tv.history.epoch == paused_at + 1)
+
+        await pilot.press("space")
+        assert tv.state == "training"
+        await wait_for(pilot, lambda: fake.epochs_run >= paused_at + 3)
+
+        await pilot.press("x")
+        await wait_for(pilot, lambda: tv.state == "finished")
+        assert fake.finished.status == "stopped"
+        assert "stopped" in text(app, "#metrics")
+        assert "train" in shown_actions(app)
+
+
+async def test_quit_while_training_stops_the_run_promptly(make_app):
+    fake = FakeTrainer(epoch_seconds=0.5)
+    app = make_app(small_preset(epochs=1000), trainer=fake)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: fake.epochs_run >= 1)
+        started = time.monotonic()
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: fake.finished is not None, timeout=2)
+        assert time.monotonic() - started < 1.0
+    assert fake.finished.status == "stopped"
+    assert app.return_code == 0
+
+
+async def test_quit_while_paused_also_stops(make_app):
+    fake = FakeTrainer(epoch_seconds=0.2)
+    app = make_app(small_preset(epochs=1000), trainer=fake)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: fake.epochs_run >= 1)
+        await pilot.press("space")
+        started = time.monotonic()
+        await app.action_quit()
+        assert time.monotonic() - started < 1.0
+    assert fake.finished.status == "stopped"
+
+
+async def test_a_diverged_run_is_a_clear_message(make_app):
+    fake = FakeTrainer(outcome="diverged", diverge_at=3)
+    app = make_app(small_preset(epochs=10), trainer=fake)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        await pilot.press("t")
+        tv = app.screen.query_one(TrainView)
+        await wait_for(pilot, lambda: tv.state == "finished")
+        assert "diverged" in text(app, "#metrics")
+        assert "learning rate is probably too high" in text(app, "#run-line")
+        assert not isinstance(app.screen, ErrorModal)
+
+
+async def test_a_crashing_trainer_shows_an_error_modal_not_a_crash(make_app):
+    app = make_app(small_preset(), trainer=FakeTrainer(outcome="raise"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
+        assert "scripted failure" in str(app.screen.query_one("#error-message").render())
+        await pilot.press("escape")
+        tv = app.screen.query_one(TrainView)
+        assert tv.state == "finished"
+        assert "failed" in text(app, "#metrics")
+        await pilot.press("t")  # and the app still trains afterwards
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
+
+
+async def test_a_setup_the_trainer_refuses_is_reported(make_app):
+    def refuse(preset, **_):
+        raise UserError("'cuda:3' does not exist: 1 CUDA device(s) visible", key="training.device")
+
+    app = make_app(small_preset(), trainer=refuse)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        await pilot.press("t")
+        tv = app.screen.query_one(TrainView)
+        await wait_for(pilot, lambda: tv.state == "finished")
+        assert "cuda:3" in text(app, "#run-line")
+        assert "failed" in text(app, "#metrics")
+
+
+async def test_reset_while_training_restarts_after_confirmation(make_app):
+    fake = FakeTrainer(epoch_seconds=0.1)
+    app = make_app(small_preset(epochs=500), trainer=fake)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: fake.epochs_run >= 1)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(fake.calls) == 2)
+        tv = app.screen.query_one(TrainView)
+        assert tv.state in ("starting", "training")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: tv.state == "finished")
+
+
+async def test_editing_during_a_run_says_the_setup_changed(make_app):
+    fake = FakeTrainer(epoch_seconds=0.1)
+    app = make_app(small_preset(epochs=500), trainer=fake)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: fake.epochs_run >= 1)
+        await pilot.press("2")
+        await pilot.pause()
+        await pilot.press("a")
+        assert "setup changed" in text(app, "#run-line")
+        assert len(fake.calls[0].layers) == 1  # the running run keeps its own copy
+        await pilot.press("x")
