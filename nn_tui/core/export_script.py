@@ -287,21 +287,28 @@ header, rows = table[0], table[1:]
 columns = {{name: [row[i] for row in rows] for i, name in enumerate(header)}}
 X = np.array([[float(v) for v in columns[name]] for name in FEATURES], dtype=np.float64).T.astype(np.float32)''')
     if classification:
+        from nn_tui.core.datasets.csv_data import _number, read_table
+
+        header, rows, _ = read_table(path, o.get("delimiter") or ",")
+        column = header.index(o["target"])
+        numeric = all(_number(row[column]) is not None for row in rows)
         names = list(data.label_names or [])
-        out.block(f'''
+        if numeric:  # nn-tui reads number labels by value: "1.0" and "1" are one class
+            out.block(f'''
 CLASS_NAMES = {names!r}
 
 
 def label_text(text):
-    """Numbers are labels by value ("1.0" and "1" are one class); words are labels as written."""
-    try:
-        value = float(text)
-    except ValueError:
-        return text
+    """The class of a number label: "1.0" and "1" are the same class."""
+    value = float(text)
     return str(int(value)) if value.is_integer() else repr(value)
 
 
 y = np.array([CLASS_NAMES.index(label_text(v)) for v in columns[TARGET]], dtype=np.int64)''')
+        else:
+            out.block(f'''
+CLASS_NAMES = {names!r}  # the labels as written, sorted
+y = np.array([CLASS_NAMES.index(v) for v in columns[TARGET]], dtype=np.int64)''')
     else:
         out.add("y = np.array([float(v) for v in columns[TARGET]], dtype=np.float32)[:, None]")
     out.add(f"X_train, y_train, X_test, y_test = split(X, y, TEST_FRACTION, SEED, stratify={classification})")

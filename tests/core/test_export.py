@@ -119,6 +119,17 @@ def test_the_script_recreates_nn_tuis_data_exactly(name, options):
         assert np.array_equal(got.reshape(len(got), -1), expected.reshape(len(expected), -1).astype(got.dtype)), key
 
 
+def test_the_script_reads_a_csv_as_nn_tui_does():
+    preset = load_preset(resolve_preset_path("csv_example"))
+    data = load_dataset("csv", preset.data.options, preset.seed, preset.data.test_fraction, preset.base_dir)
+    source = training_script(resolve_preset(preset, data))
+    namespace: dict = {}
+    exec(compile(source.split("# 2. Model")[0], "train.py", "exec"), namespace)  # noqa: S102 - our own script
+    assert np.array_equal(namespace["X_train"].numpy(), data.X_train)
+    assert np.array_equal(namespace["y_test"].numpy(), data.y_test)
+    assert namespace["CLASS_NAMES"] == data.label_names
+
+
 def test_the_exported_script_runs_and_solves_xor(xor_run, tmp_path):
     path = export_run(xor_run, "script", tmp_path / "train.py")
     source = path.read_text()
