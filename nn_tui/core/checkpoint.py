@@ -448,12 +448,13 @@ class Checkpointer:
 
     def remember_best(self, epoch: int) -> None:
         """Keep a device-side copy of the weights of the new best epoch (no host sync, no disk)."""
-        live = list(self.trainer.model.state_dict().values())
+        live = getattr(self.trainer, "state_tensors", None) or list(self.trainer.model.state_dict().values())
         if self._best_buffers is None:
             self._best_buffers = [t.detach().clone() for t in live]
         else:
-            for b, t in zip(self._best_buffers, live):
-                b.copy_(t)
+            import torch
+
+            torch._foreach_copy_(self._best_buffers, live)  # one call: this runs on most epochs of a tiny run
         self._best_epoch = epoch
 
     def on_epoch_end(self, epoch: int) -> None:

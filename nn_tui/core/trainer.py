@@ -60,7 +60,7 @@ class Trainer:
         self.generator.manual_seed(preset.seed)
 
         self.X_train, self.y_train = self._tensors(data.X_train, data.y_train)
-        if len(data.X_test) == 0:
+        if len(data.X_test) == 0 or data.validation_on_train:  # the same rows: one copy, and see run()
             self.X_val, self.y_val = self.X_train, self.y_train
         else:
             self.X_val, self.y_val = self._tensors(data.X_test, data.y_test)
@@ -93,6 +93,11 @@ class Trainer:
         return Xt, yt
 
     @property
+    def state_tensors(self) -> list[torch.Tensor]:
+        """The model's state_dict() values (live views, in state_dict order), without rebuilding the dict."""
+        return self._live_state
+
+    @property
     def parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
@@ -118,15 +123,7 @@ class Trainer:
         with torch.inference_mode():
             if n <= EVAL_CHUNK:  # one chunk: the same arithmetic as the loop below, without the accumulators
                 out = forward(X)
-                loss_mean = loss_fn(out, y) * n / n
-                if self.metric == "val_accuracy":
-                    if self.loss_name == "bce":
-                        metric = ((out[:, 0] > 0).long() == y[:, 0].long()).sum() / n
-                    else:
-                        metric = (out.argmax(1) == y).sum() / n
-                else:
-                    sst = ((y - y.mean(0)) ** 2).sum(0).clamp_min(1e-12)
-                    metric = (1 - ((out - y) ** 2).sum(0) / sst).mean()
+                loss_mean, metric = self._scores(out, y, loss_fn(out, y))
             else:
                 loss_sum = torch.zeros((), device=self.device)
                 hits = torch.zeros((), device=self.device)
@@ -152,6 +149,17 @@ class Trainer:
         if switch:
             self.model.train()
         return values
+
+    def _scores(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean loss, metric) of one whole-set output; `* n / n` keeps the chunked loop's arithmetic."""
+        n = len(out)
+        loss_mean = loss * n / n
+        if self.metric == "val_accuracy":
+            if self.loss_name == "bce":
+                return loss_mean, ((out[:, 0] > 0).long() == y[:, 0].long()).sum() / n
+            return loss_mean, (out.argmax(1) == y).sum() / n
+        sst = ((y - y.mean(0)) ** 2).sum(0).clamp_min(1e-12)
+        return loss_mean, (1 - ((out - y) ** 2).sum(0) / sst).mean()
 
     # ------------------------------------------------------------ training
 
@@ -189,6 +197,13 @@ class Trainer:
         seconds_before = self.final.get("seconds", 0.0)  # continues the clock when resumed
         status, message = "completed", ""
         model.train()
+        # Full batch with validation on the training rows (the AND/OR/XOR truth tables): the validation
+        # forward pass after epoch e is exactly the training forward pass of epoch e + 1, so it is done once,
+        # with autograd, and kept for that step ("pending") unless the weights changed in between.
+        reuse_forward = (
+            steps == 1 and self.X_val is X and self.y_val is y and not self._mode_matters and n <= EVAL_CHUNK
+        )
+        pending: tuple[torch.Tensor, list[int]] | None = None
 
         for epoch in range(start_epoch, t.epochs + 1):
             shuffle_state = self.generator.get_state()  # replays this epoch's order if stopped and resumed
@@ -216,7 +231,11 @@ class Trainer:
                 else:
                     idx = perm[step * bs : (step + 1) * bs]
                     xb, yb = X.index_select(0, idx), y.index_select(0, idx)
-                loss = loss_fn(forward(xb), yb)
+                if pending is not None and pending[1] == [p._version for p in params]:
+                    loss = pending[0]
+                else:
+                    loss = loss_fn(forward(xb), yb)
+                pending = None
                 for p in params:  # opt.zero_grad(set_to_none=True), minus its profiler hook
                     p.grad = None
                 loss.backward()
@@ -242,7 +261,16 @@ class Trainer:
                 status, message = "stopped", f"stopped by request during epoch {epoch}"
                 break
             # One host sync per epoch: validation loss, metric and the summed training loss together.
-            val_loss, metric, loss_total = self._evaluate_tensors(self.X_val, self.y_val, loss_sum).tolist()
+            if reuse_forward:
+                out = forward(X)
+                next_loss = loss_fn(out, y)
+                pending = (next_loss, [p._version for p in params])
+                with torch.no_grad():
+                    val_loss, metric, loss_total = torch.stack(
+                        [*self._scores(out.detach(), y, next_loss.detach()), loss_sum]
+                    ).tolist()
+            else:
+                val_loss, metric, loss_total = self._evaluate_tensors(self.X_val, self.y_val, loss_sum).tolist()
             train_loss = loss_total / max(seen, 1)
             if not math.isfinite(train_loss) or not math.isfinite(val_loss):
                 status, message = self._diverged(epoch)

@@ -98,3 +98,56 @@ def test_other_optimizers_use_their_own_step():
     model = build_model(3, [], 1)
     opt = make_optimizer(model.parameters(), TrainingSpec(loss="mse", optimizer="sgd"), "cpu")
     assert optimizer_step(opt) == opt.step
+
+
+def _xor_trainer(on_event=None, epochs: int = 40):
+    from nn_tui.core.preset import load_preset, resolve_preset_path
+    from nn_tui.core.run import prepare_run
+    from nn_tui.core.trainer import Trainer
+
+    prepared = prepare_run(load_preset(resolve_preset_path("xor"), [f"training.epochs={epochs}", 'training.device="cpu"']))
+    return Trainer(prepared.preset, prepared.data, n_out=prepared.n_out, on_event=on_event)
+
+
+def _rows(trainer):
+    from nn_tui.core.events import EpochEnd
+
+    rows = []
+    original = trainer.on_event
+    trainer.on_event = lambda e: (rows.append({k: v for k, v in e.row().items() if k != "seconds"})
+                                  if isinstance(e, EpochEnd) else None, original(e))
+    trainer.run()
+    return rows, [t.clone() for t in trainer.model.state_dict().values()]
+
+
+def test_full_batch_validation_on_training_rows_reuses_the_forward_pass_exactly():
+    """XOR: the validation pass after an epoch doubles as the next epoch's training forward; results must
+    match a trainer that evaluates separately, also when a callback changes the weights in between."""
+    from nn_tui.core.events import EpochEnd
+
+    fast = _xor_trainer()
+    forwards = [0]
+    inner = fast._forward
+    fast._forward = lambda x: (forwards.__setitem__(0, forwards[0] + 1), inner(x))[1]
+    rows_fast, weights_fast = _rows(fast)
+    assert forwards[0] == 41  # one per epoch, plus the first epoch's
+
+    plain = _xor_trainer()
+    plain._mode_matters = True  # disables the reuse: a separate evaluation every epoch
+    rows_plain, weights_plain = _rows(plain)
+    assert rows_fast == rows_plain
+    assert all(torch.equal(a, b) for a, b in zip(weights_fast, weights_plain))
+
+    def nudge(trainer):
+        def on_event(e):
+            if isinstance(e, EpochEnd) and e.epoch == 10:
+                with torch.no_grad():
+                    trainer.model[0].weight.mul_(0.5)  # e.g. a probe or a restore touching the weights
+        return on_event
+
+    a = _xor_trainer()
+    a.on_event = nudge(a)
+    b = _xor_trainer()
+    b.on_event = nudge(b)
+    b._mode_matters = True
+    assert _rows(a)[0] == _rows(b)[0]
