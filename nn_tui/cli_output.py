@@ -116,6 +116,9 @@ class HumanReporter(Reporter):
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunStarted) and event.run_dir:
             self.progress.console.print(f"run dir: {event.run_dir}")
+            if event.start_epoch > 1:  # a resumed run
+                self.progress.console.print(f"resuming after epoch {event.start_epoch - 1}")
+                self.progress.update(self.task, completed=event.start_epoch - 1)
         elif isinstance(event, StepProgress):
             self.progress.update(
                 self.task,

@@ -418,11 +418,11 @@ class Checkpointer:
     checkpoint never runs ahead of metrics.csv) and once when the run ends.
     """
 
-    def __init__(self, run_dir: str | Path, trainer: Trainer, *, every: int, min_interval: float = MIN_INTERVAL_SECONDS):
+    def __init__(self, run_dir: str | Path, trainer: Trainer, *, every: int, min_interval: float | None = None):
         self.dir = checkpoint_dir(run_dir)
         self.trainer = trainer
         self.every = every
-        self.min_interval = min_interval
+        self.min_interval = MIN_INTERVAL_SECONDS if min_interval is None else min_interval
         self.last_written_epoch: int | None = None
         self._last_write = -math.inf
         self._best_buffers: list[Any] | None = None

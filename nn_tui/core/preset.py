@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.schema import Field, check_table
+from nn_tui.core.schema import Field, check_table, shown
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "silu", "linear")
 LOSSES = ("mse", "mae", "huber", "bce", "cross_entropy")
@@ -124,7 +124,7 @@ def check_device(value: str, *, source: str | None) -> str:
         ok = value[5:].isdigit()
     if not ok:
         raise UserError(
-            f"{value!r} is not allowed; expected one of: auto, cpu, cuda, cuda:N (N = GPU index), mps",
+            f"{shown(value)} is not allowed; expected one of: auto, cpu, cuda, cuda:N (N = GPU index), mps",
             source=source,
             key="training.device",
         )
@@ -141,14 +141,14 @@ def parse_preset(raw: dict[str, Any], *, source: str | None = None, default_name
     top_raw = {k: v for k, v in raw.items() if k in ("name", "description", "seed")}
     for key in raw:
         if key not in allowed:
-            raise UserError(f"unknown key {key!r}; allowed top-level keys: {', '.join(allowed)}", source=source, key=key)
+            raise UserError(f"unknown key {shown(key)}; allowed top-level keys: {', '.join(allowed)}", source=source, key=key)
     top = check_table(top_raw, TOP_FIELDS, source=source, prefix="")
 
     if "data" not in raw:
         raise UserError("missing [data] table with at least `dataset = \"...\"`", source=source, key="data")
     data_raw = raw["data"]
     if not isinstance(data_raw, dict):
-        raise UserError(f"expected a table, got {data_raw!r}", source=source, key="data")
+        raise UserError(f"expected a table, got {shown(data_raw)}", source=source, key="data")
     common_names = {f.name for f in DATA_FIELDS}
     common = check_table(
         {k: v for k, v in data_raw.items() if k in common_names},
@@ -170,10 +170,10 @@ def parse_preset(raw: dict[str, Any], *, source: str | None = None, default_name
 
     model_raw = raw.get("model", {})
     if not isinstance(model_raw, dict):
-        raise UserError(f"expected a table, got {model_raw!r}", source=source, key="model")
+        raise UserError(f"expected a table, got {shown(model_raw)}", source=source, key="model")
     for key in model_raw:
         if key != "layers":
-            raise UserError(f"unknown key {key!r}; allowed keys: layers", source=source, key=f"model.{key}")
+            raise UserError(f"unknown key {shown(key)}; allowed keys: layers", source=source, key=f"model.{key}")
     layers_raw = model_raw.get("layers", [])
     if not isinstance(layers_raw, list):
         raise UserError("expected a list of [[model.layers]] tables", source=source, key="model.layers")
@@ -242,6 +242,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"TOML syntax error: {exc}", source=str(path)) from None
+    except RecursionError:
+        raise UserError("TOML nesting is too deep (arrays or tables inside each other)", source=str(path)) from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise UserError(f"TOML value error: {exc}", source=str(path)) from None
 
 
 def load_preset(path: str | Path, overrides: list[str] | None = None) -> Preset:
@@ -261,7 +265,7 @@ def parse_override_value(text: str) -> Any:
     """A --set value is read as a TOML value (0.1, true, "adam", [16, 8]); anything else is a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
         return text
 
 

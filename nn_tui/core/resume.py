@@ -77,6 +77,7 @@ def resume_run(
         checkpoint.check_fits(prepared.preset, model_shapes(prepared), source=str(ckpt_path))
     run = Run(prepared, out_dir=None, on_event=on_event, control=control, progress_interval=progress_interval)
     run.run_dir = RunDir.open_existing(path)
+    remove_stale_temp_files(path)
     if checkpoint is not None:
         run.resume_from = checkpoint
     else:
@@ -91,6 +92,16 @@ class _FromScratch:
 
     def restore(self, trainer) -> None:
         pass
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Temp files of atomic writes cut short by a kill (`.NAME.xxxx.tmp`); the files they were for are whole."""
+    for folder in (path, checkpoint_dir(path)):
+        for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
 
 
 def _status(path: Path) -> str | None:

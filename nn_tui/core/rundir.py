@@ -52,7 +52,8 @@ class RunDir:
         except OSError as exc:
             raise UserError(f"cannot create the output folder: {exc.strerror or exc}", source=str(out)) from None
         if not os.access(out, os.W_OK | os.X_OK):
-            raise UserError("the output folder is not writable; choose another with --out", source=str(out))
+            why = " (a read-only file system)" if _read_only(out) else ""
+            raise UserError(f"the output folder is not writable{why}; choose another with --out", source=str(out))
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = f"{stamp}-{_slug(preset_name)}"
         for i in range(1000):
@@ -182,6 +183,13 @@ def _whole_lines(text: str) -> list[str]:
     """Lines of a file that were completely written: a last line without its newline is a kill mid-write."""
     lines = text.split("\n")
     return [line for line in lines[:-1] if line]
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def probe_writable(folder: Path) -> None:

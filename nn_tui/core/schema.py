@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
 from nn_tui.core.errors import UserError
+
+_SHORT = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 2, 60, 60, 40
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 4
+
+
+def shown(value: Any) -> str:
+    """A value for an error message: its repr, shortened, so a hostile value cannot flood the message."""
+    try:
+        return _SHORT.repr(value)
+    except (RecursionError, ValueError):
+        return f"<{type(value).__name__}>"
+
 
 _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list"}
 
@@ -43,7 +57,7 @@ class Field:
 
     def check(self, value: Any, *, source: str | None, key: str) -> Any:
         """Return the value converted to the field's type, or raise a UserError naming the key."""
-        problem = f"{value!r} is not allowed; expected {self.describe()}"
+        problem = f"{shown(value)} is not allowed; expected {self.describe()}"
         if self.type is bool:
             if not isinstance(value, bool):
                 raise UserError(problem, source=source, key=key)
@@ -57,7 +71,10 @@ class Field:
         elif self.type is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise UserError(problem, source=source, key=key)
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer with hundreds of digits
+                raise UserError(problem, source=source, key=key) from None
             if not math.isfinite(value):
                 raise UserError(problem, source=source, key=key)
         elif self.type is str:
@@ -89,12 +106,12 @@ def check_table(
 ) -> dict[str, Any]:
     """Validate a TOML table against fields: no unknown keys, required keys present, defaults filled in."""
     if not isinstance(table, dict):
-        raise UserError(f"expected a table, got {table!r}", source=source, key=prefix.rstrip(".") or None)
+        raise UserError(f"expected a table, got {shown(table)}", source=source, key=prefix.rstrip(".") or None)
     by_name = {f.name: f for f in fields}
     unknown = [k for k in table if k not in by_name]
     if unknown:
         raise UserError(
-            f"unknown key {unknown[0]!r}; allowed keys: {', '.join(by_name)}",
+            f"unknown key {shown(unknown[0])}; allowed keys: {', '.join(by_name)}",
             source=source,
             key=prefix + unknown[0],
         )

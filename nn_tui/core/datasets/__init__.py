@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.schema import Field
+from nn_tui.core.schema import Field, shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -120,7 +120,7 @@ def get_dataset_info(name: str, *, source: str | None = None, key: str | None = 
         return _REGISTRY[name]
     except KeyError:
         raise UserError(
-            f"unknown dataset {name!r}; expected one of: {', '.join(_REGISTRY)}", source=source, key=key
+            f"unknown dataset {shown(name)}; expected one of: {', '.join(_REGISTRY)}", source=source, key=key
         ) from None
 
 

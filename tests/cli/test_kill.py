@@ -1,0 +1,137 @@
+"""Kill `nn-tui run` at random moments (SIGINT, SIGTERM, SIGKILL), check the run folder, resume, and compare.
+
+The resumed run must end with exactly the metrics of an uninterrupted run with the same seed (CPU),
+whatever moment the signal came: this needs the shuffle order, dropout's random state, the optimizer,
+the scheduler and the early-stopping counters all restored. The delays are random; a failure prints them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nn_tui.core.checkpoint import BEST_FILE, LAST_FILE, load_checkpoint, read_safetensors
+from nn_tui.core.preset import load_preset, resolve_preset_path
+from nn_tui.core.resume import resume_run
+from nn_tui.core.rundir import read_metrics, read_summary
+from nn_tui.core.run import train_preset
+from tests.cli.conftest import ROOT, cli_env
+
+EPOCHS = 30
+OVERRIDES = [
+    "data.samples=2500",
+    "data.batch_size=16",
+    "model.layers.0.dropout=0.2",
+    'training.scheduler="cosine"',
+    "training.early_stopping=25",
+    "training.checkpoint_every=1",
+    "training.threads=1",
+    f"training.epochs={EPOCHS}",
+]
+
+
+def without_seconds(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The reference: the same preset trained in one go, in-process."""
+    preset = load_preset(resolve_preset_path("moons"), OVERRIDES)
+    finished, run = train_preset(preset, out_dir=tmp_path_factory.mktemp("whole"))
+    assert finished.status == "completed"
+    return without_seconds(read_metrics(run.run_dir.path))
+
+
+def start(out):
+    args = ["run", "moons", "--json", "--out", str(out)]
+    for item in OVERRIDES:
+        args += ["--set", item]
+    return subprocess.Popen(
+        [sys.executable, "-m", "nn_tui", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT,
+    )
+
+
+SIGNALS = {"SIGINT": (signal.SIGINT, 130), "SIGTERM": (signal.SIGTERM, 143), "SIGKILL-a": (signal.SIGKILL, -9),
+           "SIGKILL-b": (signal.SIGKILL, -9)}
+
+
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory):
+    """Four runs started side by side (each costs seconds of `import torch`), each hit by its signal at a
+    random moment after its first finished epoch. name -> (run folder, exit code, stdout, stderr, note)."""
+    base = tmp_path_factory.mktemp("killed")
+    procs = {name: start(base / name) for name in SIGNALS}
+    due = {}
+    for name, proc in procs.items():
+        first = proc.stdout.readline()  # the first finished epoch: the run folder and a checkpoint exist
+        assert json.loads(first)["event"] == "epoch", (name, first, proc.stderr.read() if not first else "")
+        delay = random.uniform(0.0, 0.05 if name == "SIGKILL-b" else 0.5)
+        due[name] = (time.monotonic() + delay, delay, first)
+    for name in sorted(due, key=lambda n: due[n][0]):
+        time.sleep(max(0.0, due[name][0] - time.monotonic()))
+        procs[name].send_signal(SIGNALS[name][0])
+    out = {}
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=120)
+        (run_dir,) = (base / name).iterdir()
+        note = f"{name} {due[name][1]:.3f} s after the first epoch"
+        out[name] = (run_dir, proc.returncode, due[name][2] + stdout, stderr, note)
+    return out
+
+
+def check_readable(run_dir, note):
+    """What a reader finds after any kill: whole metric rows, parseable JSON, loadable checkpoints."""
+    rows = read_metrics(run_dir)
+    assert [r["epoch"] for r in rows] == list(range(1, len(rows) + 1)), note
+    lines = (run_dir / "metrics.csv").read_text().split("\n")[:-1]  # a cut-short last line has no newline
+    assert all(line.count(",") == 5 for line in lines), note
+    summary = read_summary(run_dir)
+    assert summary["status"] in ("running", "stopped", "completed"), note
+    checkpoint = load_checkpoint(run_dir / "checkpoints" / LAST_FILE)
+    assert 1 <= checkpoint.epoch <= len(rows), note
+    read_safetensors(run_dir / "checkpoints" / BEST_FILE)
+    return checkpoint
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_interrupt_writes_a_checkpoint_and_resumes_exactly(killed, uninterrupted, name):
+    run_dir, code, out, err, note = killed[name]
+    end = json.loads(out.splitlines()[-1])
+    if end["status"] == "completed":
+        pytest.skip(f"the run finished before the signal ({note})")
+    assert code == SIGNALS[name][1], (note, err)
+    assert "Traceback" not in err, note
+    assert end["event"] == "end" and end["status"] == "stopped", note
+    assert read_summary(run_dir)["status"] == "stopped", note
+    checkpoint = check_readable(run_dir, note)
+    assert checkpoint.epoch == end["epochs_run"] and checkpoint.within_epoch is not None, note
+
+    resumed = resume_run(run_dir).execute()  # what the app calls
+    assert resumed.status == "completed", note
+    assert without_seconds(read_metrics(run_dir)) == uninterrupted, note
+
+
+@pytest.mark.parametrize("name", ["SIGKILL-a", "SIGKILL-b"])
+def test_sigkill_leaves_a_readable_folder_that_resumes_exactly(killed, uninterrupted, name):
+    from typer.testing import CliRunner
+
+    from nn_tui.cli import app
+
+    run_dir, code, out, err, note = killed[name]
+    if code == 0:
+        pytest.skip(f"the run finished before the signal ({note})")
+    assert code == -signal.SIGKILL, (note, err)
+    check_readable(run_dir, note)
+    result = CliRunner().invoke(app, ["run", "--resume", str(run_dir), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, (note, result.stderr)
+    assert json.loads(result.stdout.splitlines()[-1])["status"] == "completed", note
+    assert without_seconds(read_metrics(run_dir)) == uninterrupted, note
+    assert not list(run_dir.rglob(".*.tmp")), note  # temp files of cut-short writes are cleared
