@@ -170,6 +170,9 @@ class Trainer:
         n = len(self.X_train)
         bs = n if self.preset.data.batch_size == 0 else min(self.preset.data.batch_size, n)
         steps = math.ceil(n / bs)
+        # Batch norm cannot train on a batch of one row: fold a lone last row into the batch before it.
+        if steps > 1 and n % bs == 1 and any(isinstance(m, torch.nn.BatchNorm1d) for m in self.model.modules()):
+            steps -= 1
         start_epoch = self.epoch + 1
         self.on_event(
             RunStarted(
@@ -229,7 +232,7 @@ class Trainer:
                 if perm is None:
                     xb, yb = X, y
                 else:
-                    idx = perm[step * bs : (step + 1) * bs]
+                    idx = perm[step * bs : (step + 1) * bs if step < steps - 1 else n]
                     xb, yb = X.index_select(0, idx), y.index_select(0, idx)
                 if pending is not None and pending[1] == [p._version for p in params]:
                     loss = pending[0]

@@ -191,3 +191,15 @@ def test_scheduler_changes_lr(make_preset):
                     training={"epochs": 9, "scheduler": "step", "lr": 0.1})
     run(p, on_event=lambda e: lrs.append(e.lr) if isinstance(e, EpochEnd) else None)
     assert lrs[0] == pytest.approx(0.1) and lrs[-1] == pytest.approx(0.001)
+
+
+def test_batch_norm_with_a_lone_last_row(make_preset):
+    # 161 training rows with batch 32 would leave a batch of one row, which batch norm cannot train on.
+    p = make_preset("blobs", layers=[{"units": 8, "batch_norm": True}],
+                    data={"samples": 161, "batch_size": 32, "test_fraction": 0.0}, training={"epochs": 3})
+    events = []
+    finished, trainer = run(p, on_event=events.append)
+    assert len(trainer.X_train) % 32 == 1
+    assert finished.status == "completed"
+    assert events[0].steps_per_epoch == len(trainer.X_train) // 32
+    assert not [e for e in events if e.__class__.__name__ == "RunError"]
