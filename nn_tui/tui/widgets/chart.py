@@ -1,9 +1,10 @@
 """Base for plotext charts: one figure per widget, in the app theme's colours, built off the UI thread.
 
-A plotext build of a large chart costs tens of milliseconds. Done in `render()` it froze the
-UI for that long twice a second while training. Here the UI thread only takes a small snapshot
-of the data (already thinned to about two points per column); a thread worker builds the text,
-and the widget shows the previous picture until the new one is ready. Data changes redraw at
+A plotext build of a large chart, and turning its ANSI text into styled lines, cost tens of
+milliseconds each. Done in `render()` that froze the UI twice a second while training. Here the
+UI thread only takes a small snapshot of the data (already thinned to about two points per
+column); a thread worker builds the finished lines (Strips), and the widget shows the previous
+picture until the new one is ready (`render_line` just hands out lines). Data changes redraw at
 most every `min_interval` seconds and never more often than 4x the last build's cost.
 
 plotext is imported on the first build, not at app start, so the first frame stays fast.
@@ -11,13 +12,18 @@ plotext is imported on the first build, not at app start, so the first frame sta
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.color import Color
 from textual.message import Message
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
@@ -54,7 +60,7 @@ class PlotWidget(Widget):
     @dataclass
     class Built(Message):
         key: tuple
-        text: Text
+        lines: list[Strip]
         seconds: float
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -63,7 +69,8 @@ class PlotWidget(Widget):
         self._data_version = 0  # the newest data version
         self._plot: Any = None
         self._shown_key: tuple | None = None
-        self._shown: Text | None = None
+        self._shown: list[Strip] = []
+        self._rich_console: Console | None = None
         self._building: tuple | None = None  # key of the build in flight
         self.builds = 0  # how many times plotext actually ran (for tests and measurements)
         self.build_seconds = 0.0  # cost of the last build
@@ -109,18 +116,34 @@ class PlotWidget(Widget):
         width, height = self.size
         return (width, height, self.version, self.app.theme)
 
-    def render(self) -> Text:
+    def render_line(self, y: int) -> Strip:
+        if y == 0:
+            self._update()
+        width = self.size.width
+        if y < len(self._shown):
+            return self._shown[y].crop_extend(0, width, self.rich_style)
+        return Strip.blank(width, self.rich_style)
+
+    def _update(self) -> None:
+        """Show a placeholder at once, or start building the chart for the current data and size."""
         key = self._key()
-        if key == self._shown_key and self._shown is not None:
-            return self._shown
+        if key == self._shown_key:
+            return
         width, height = self.size
         text = self.placeholder()
         if text is not None or width < 12 or height < 5:
-            self._shown_key, self._shown = key, Text(text or "", style="dim", justify="center")
-            return self._shown
-        if self._building is None:
+            self._shown_key, self._shown = key, self._placeholder_lines(text or "", width, height)
+        elif self._building is None:
             self._start_build(key, width, height)
-        return self._shown if self._shown is not None and self._shown.plain.strip() else Text("")
+
+    def _placeholder_lines(self, text: str, width: int, height: int) -> list[Strip]:
+        style = self.rich_style
+        muted = style + Style(dim=True)
+        lines = [Strip.blank(width, style) for _ in range(height)]
+        if height:
+            words = text[:width].center(width)
+            lines[height // 2] = Strip([Segment(words, muted)], width)
+        return lines
 
     def _start_build(self, key: tuple, width: int, height: int) -> None:
         self._building = key
@@ -152,10 +175,15 @@ class PlotWidget(Widget):
             plt.axes_color(colors["canvas"])
             plt.ticks_color(colors["ticks"])
             self.draw(plt, data)
-            text = Text.from_ansi(plt.build())
+            text = Text.from_ansi(plt.build(), no_wrap=True)
         except Exception as exc:  # noqa: BLE001 - a chart that cannot be drawn says so instead of stopping the app
             text = Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="dim")
-        self.post_message(self.Built(key, text, time.monotonic() - started))
+        if self._rich_console is None:
+            self._rich_console = Console(color_system="truecolor", force_terminal=True, legacy_windows=False, file=io.StringIO())
+        console = self._rich_console
+        options = console.options.update(width=width, height=height, no_wrap=True, overflow="crop")
+        lines = [Strip(line, width) for line in console.render_lines(text, options, pad=True)]
+        self.post_message(self.Built(key, lines, time.monotonic() - started))
 
     def on_plot_widget_built(self, event: PlotWidget.Built) -> None:
         event.stop()
@@ -163,7 +191,7 @@ class PlotWidget(Widget):
         self._last_build = time.monotonic()
         self.build_seconds = event.seconds
         self.builds += 1
-        self._shown_key, self._shown = event.key, event.text
+        self._shown_key, self._shown = event.key, event.lines
         self.refresh()  # shows it, or starts the next build if newer data or a new size arrived meanwhile
 
     def snapshot(self, width: int, height: int) -> Any:  # pragma: no cover - abstract
