@@ -38,9 +38,12 @@ LAST_FILE = "last.safetensors"
 BEST_FILE = "best.safetensors"
 FORMAT = "nn-tui-checkpoint"
 VERSION = 1
-# Periodic checkpoints are written at most this often, so tiny full-batch runs (thousands of epochs a
-# second) are not slowed down by the fsync; the final and stop checkpoints are always written.
-MIN_INTERVAL_SECONDS = 1.0
+# Periodic checkpoints are spaced at least this far apart, and far enough that writing them takes at most
+# MAX_TIME_SHARE of the training time (a write is ~10-20 ms of fsync for a small model, more for a big
+# one), so tiny full-batch runs of thousands of epochs a second are not slowed down. The checkpoint at
+# the end of a run, or when it is stopped, is always written.
+MIN_INTERVAL_SECONDS = 2.0
+MAX_TIME_SHARE = 0.01
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 # Scheduler keys that follow the preset rather than the checkpoint, so `--epochs` can extend a schedule.
 SCHEDULER_HORIZON_KEYS = ("T_max", "step_size", "patience")
@@ -412,7 +415,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 
 class Checkpointer:
-    """Writes `last` every `every` epochs (at most once per `min_interval` s) and `best` when it changed.
+    """Writes `last` every `every` epochs (spaced by `min_interval` s and MAX_TIME_SHARE) and `best` with it.
 
     Called from the training thread at the end of each epoch (after the metrics row is written, so a
     checkpoint never runs ahead of metrics.csv) and once when the run ends.
@@ -425,6 +428,7 @@ class Checkpointer:
         self.min_interval = MIN_INTERVAL_SECONDS if min_interval is None else min_interval
         self.last_written_epoch: int | None = None
         self._last_write = -math.inf
+        self._last_cost = 0.0
         self._best_buffers: list[Any] | None = None
         self._best_epoch: int | None = None
         self._best_written_epoch: int | None = None
@@ -463,7 +467,7 @@ class Checkpointer:
             self.remember_best(epoch)
         if self.every <= 0 or epoch % self.every:
             return
-        if time.perf_counter() - self._last_write < self.min_interval:
+        if time.perf_counter() - self._last_write < max(self.min_interval, self._last_cost / MAX_TIME_SHARE):
             return
         self.write()
 
@@ -473,8 +477,9 @@ class Checkpointer:
         self.last_written_epoch = self.trainer.epoch
         self.write_best()
         self._last_write = time.perf_counter()
+        self._last_cost = self._last_write - t0
         self.writes += 1
-        self.write_seconds += self._last_write - t0
+        self.write_seconds += self._last_cost
 
     def write_best(self) -> None:
         if self._best_buffers is None or self._best_epoch == self._best_written_epoch:

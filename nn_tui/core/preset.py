@@ -55,7 +55,7 @@ TRAINING_FIELDS = (
     Field("device", str, "auto", help="auto | cpu | cuda | cuda:N | mps"),
     Field("threads", int, 0, min=0, max=1024, help="CPU threads for torch; 0 = nn-tui's measured default"),
     Field("checkpoint_every", int, 10, min=0, max=10_000_000,
-          help="epochs between checkpoints for --resume (at most one a second); 0 = only when the run ends"),
+          help="epochs between checkpoints for --resume (spaced to cost under 1% of training); 0 = only at the end"),
 )
 EXPECT_FIELDS = (
     Field("val_accuracy", float, None, min=0.0, max=1.0, help="minimum best validation accuracy"),
