@@ -184,7 +184,7 @@ def verdict(result: dict) -> dict:
     mid = [c for c in chart if 0.4 * result["steps"] <= c["step"] <= 0.6 * result["steps"]]
     end = [c for c in chart if c["step"] >= 0.9 * result["steps"]] or chart[-1:]
     if mid and end:
-        key = "draw_ms" if chart[0]["draw_ms"] is not None else "prepare_ms"
+        key = "draw_ms" if all(c["draw_ms"] is not None for c in mid + end) else "prepare_ms"
         at_mid = statistics.median(c[key] for c in mid)
         at_end = statistics.median(c[key] for c in end)
         out["chart"] = {
@@ -194,6 +194,8 @@ def verdict(result: dict) -> dict:
             "points_drawn_mid_run": mid[len(mid) // 2]["points_drawn"],
             "points_drawn_at_end": end[-1]["points_drawn"],
             "points_kept_at_end": end[-1]["points_kept"],
+            "prepare_ms_mid_run": round(statistics.median(c["prepare_ms"] for c in mid), 2),
+            "prepare_ms_at_end": round(statistics.median(c["prepare_ms"] for c in end), 2),
             # Bounded: two curves of at most ~240 drawn points each, whatever the run's length.
             "constant": end[-1]["points_drawn"] <= 2 * 242 and at_end <= 2 * at_mid + 2.0,
         }

@@ -148,21 +148,19 @@ def _crc(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def write_safetensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:
-    """Write atomically (temp file, fsync, rename); a full disk or read-only folder becomes a UserError."""
+    """Write atomically (temp file, fsync, rename). A full disk raises OSError and leaves the old file whole:
+    during training that fails the run (nn_tui.core.run), it is not a mistake in the user's input."""
     from safetensors.torch import save_file
 
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
-    except OSError as exc:
-        raise UserError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
 # ---------------------------------------------------------------- what a checkpoint holds
 
 
-def model_fingerprint(trainer_or_preset: Any, n_in: int | None = None, n_out: int | None = None) -> dict[str, Any]:
+def model_fingerprint(trainer_or_preset: Any) -> dict[str, Any]:
     """What must match between a checkpoint and the preset it is resumed with."""
     preset = getattr(trainer_or_preset, "preset", trainer_or_preset)
     t = preset.training
@@ -303,7 +301,6 @@ class Checkpoint:
                 source=src,
             )
         # Optimizer state tensors must have their parameter's shape (fused kernels would fail far later).
-        params = list(model_shapes.values())
         param_shapes = [s for k, s in model_shapes.items() if not _is_buffer(k)]
         for key, tensor in self.tensors.items():
             if not key.startswith("optimizer."):
@@ -316,7 +313,6 @@ class Checkpoint:
                     f"the checkpoint's optimizer state {name!r} for parameter {idx} does not fit the network",
                     source=src,
                 )
-        del params
 
     def restore(self, trainer: Trainer) -> None:
         """Put the saved state into a freshly built Trainer for the same preset (after check_fits)."""

@@ -43,6 +43,7 @@ class RunDir:
         self.path = path
         self._metrics_fh: io.TextIOWrapper | None = None
         self._columns: list[str] = []
+        self._lock_fd: int | None = None
 
     @classmethod
     def create(cls, out_dir: str | Path, preset_name: str, *, need_bytes: int = 0) -> RunDir:
@@ -73,7 +74,9 @@ class RunDir:
             except UserError:
                 shutil.rmtree(path, ignore_errors=True)
                 raise
-            return cls(path)
+            run_dir = cls(path)
+            run_dir.lock()
+            return run_dir
         raise UserError("could not find a free run folder name", source=str(out))
 
     @classmethod
@@ -82,8 +85,28 @@ class RunDir:
         path = Path(path)
         if not path.is_dir():
             raise UserError("no such run folder", source=str(path))
+        run_dir = cls(path)
+        run_dir.lock()
         probe_writable(path)
-        return cls(path)
+        return run_dir
+
+    def lock(self) -> None:
+        """Hold an advisory lock on the folder while this process writes to it, so a second writer (say, a
+        resume while the run is still training elsewhere) is refused. The kernel drops it if we are killed."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock
+            return
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise UserError(
+                "another nn-tui process is training in this run folder; wait for it to finish or stop it first",
+                source=str(self.path),
+            ) from None
+        self._lock_fd = fd
 
     def truncate_metrics(self, epoch: int) -> None:
         """Keep metrics.csv's header and whole rows up to `epoch` (what a checkpoint covers), atomically.
@@ -139,6 +162,9 @@ class RunDir:
                 pass
             self._metrics_fh.close()
             self._metrics_fh = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
     def save_weights(self, state: dict[str, Any], metadata: dict[str, str] | None = None) -> None:
         from safetensors.torch import save_file

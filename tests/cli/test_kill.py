@@ -12,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -23,9 +24,9 @@ from nn_tui.core.rundir import read_metrics, read_summary
 from nn_tui.core.run import train_preset
 from tests.cli.conftest import ROOT, cli_env
 
-EPOCHS = 30
+EPOCHS = 20
 OVERRIDES = [
-    "data.samples=2500",
+    "data.samples=2000",
     "data.batch_size=16",
     "model.layers.0.dropout=0.2",
     'training.scheduler="cosine"',
@@ -40,11 +41,10 @@ def without_seconds(rows):
     return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
+def train_uninterrupted(out_dir):
     """The reference: the same preset trained in one go, in-process."""
     preset = load_preset(resolve_preset_path("moons"), OVERRIDES)
-    finished, run = train_preset(preset, out_dir=tmp_path_factory.mktemp("whole"))
+    finished, run = train_preset(preset, out_dir=out_dir)
     assert finished.status == "completed"
     return without_seconds(read_metrics(run.run_dir.path))
 
@@ -59,32 +59,45 @@ def start(out):
     )
 
 
-SIGNALS = {"SIGINT": (signal.SIGINT, 130), "SIGTERM": (signal.SIGTERM, 143), "SIGKILL-a": (signal.SIGKILL, -9),
-           "SIGKILL-b": (signal.SIGKILL, -9)}
+SIGNALS = {"SIGINT": (signal.SIGINT, 130), "SIGTERM": (signal.SIGTERM, 143), "SIGKILL": (signal.SIGKILL, -9)}
 
 
 @pytest.fixture(scope="module")
-def killed(tmp_path_factory):
-    """Four runs started side by side (each costs seconds of `import torch`), each hit by its signal at a
-    random moment after its first finished epoch. name -> (run folder, exit code, stdout, stderr, note)."""
+def runs(tmp_path_factory):
+    """Three runs started side by side (each costs seconds of `import torch`), each hit by its signal at a
+    random moment after its second finished epoch, scaled to the epoch time so the signal lands before
+    the run ends on a fast machine or a slow one; meanwhile the reference trains in-process.
+    Returns ({name: (run folder, exit code, stdout, stderr, note)}, reference metrics)."""
     base = tmp_path_factory.mktemp("killed")
-    procs = {name: start(base / name) for name in SIGNALS}
-    due = {}
-    for name, proc in procs.items():
-        first = proc.stdout.readline()  # the first finished epoch: the run folder and a checkpoint exist
-        assert json.loads(first)["event"] == "epoch", (name, first, proc.stderr.read() if not first else "")
-        delay = random.uniform(0.0, 0.05 if name == "SIGKILL-b" else 0.5)
-        due[name] = (time.monotonic() + delay, delay, first)
-    for name in sorted(due, key=lambda n: due[n][0]):
-        time.sleep(max(0.0, due[name][0] - time.monotonic()))
-        procs[name].send_signal(SIGNALS[name][0])
     out = {}
-    for name, proc in procs.items():
+
+    def one(name):
+        proc = start(base / name)
+        first = proc.stdout.readline()
+        t1 = time.monotonic()
+        second = proc.stdout.readline()  # the time between the first two epochs sets the pace
+        dt = time.monotonic() - t1
+        lines = [first, second]
+        if not all(line.startswith('{"event": "epoch"') for line in lines):
+            proc.kill()
+            out[name] = (None, None, "".join(lines), proc.communicate()[1], f"{name}: no epochs")
+            return
+        # SIGKILL half the time just after an epoch ends (while its row and checkpoint are being written).
+        short = name == "SIGKILL" and random.random() < 0.5
+        delay = random.uniform(0.0, 0.5 * dt if short else min(1.0, 6 * dt))
+        time.sleep(delay)
+        proc.send_signal(SIGNALS[name][0])
         stdout, stderr = proc.communicate(timeout=120)
         (run_dir,) = (base / name).iterdir()
-        note = f"{name} {due[name][1]:.3f} s after the first epoch"
-        out[name] = (run_dir, proc.returncode, due[name][2] + stdout, stderr, note)
-    return out
+        out[name] = (run_dir, proc.returncode, "".join(lines) + stdout, stderr, f"{name} {delay:.3f} s after epoch 2")
+
+    threads = [threading.Thread(target=one, args=(name,)) for name in SIGNALS]
+    for t in threads:
+        t.start()
+    reference = train_uninterrupted(tmp_path_factory.mktemp("whole"))
+    for t in threads:
+        t.join()
+    return out, reference
 
 
 def check_readable(run_dir, note):
@@ -102,8 +115,10 @@ def check_readable(run_dir, note):
 
 
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
-def test_interrupt_writes_a_checkpoint_and_resumes_exactly(killed, uninterrupted, name):
+def test_interrupt_writes_a_checkpoint_and_resumes_exactly(runs, name):
+    killed, uninterrupted = runs
     run_dir, code, out, err, note = killed[name]
+    assert run_dir is not None, (note, out, err)
     end = json.loads(out.splitlines()[-1])
     if end["status"] == "completed":
         pytest.skip(f"the run finished before the signal ({note})")
@@ -119,13 +134,14 @@ def test_interrupt_writes_a_checkpoint_and_resumes_exactly(killed, uninterrupted
     assert without_seconds(read_metrics(run_dir)) == uninterrupted, note
 
 
-@pytest.mark.parametrize("name", ["SIGKILL-a", "SIGKILL-b"])
-def test_sigkill_leaves_a_readable_folder_that_resumes_exactly(killed, uninterrupted, name):
+def test_sigkill_leaves_a_readable_folder_that_resumes_exactly(runs):
     from typer.testing import CliRunner
 
     from nn_tui.cli import app
 
-    run_dir, code, out, err, note = killed[name]
+    killed, uninterrupted = runs
+    run_dir, code, out, err, note = killed["SIGKILL"]
+    assert run_dir is not None, (note, out, err)
     if code == 0:
         pytest.skip(f"the run finished before the signal ({note})")
     assert code == -signal.SIGKILL, (note, err)

@@ -273,6 +273,15 @@ def test_header_reader_rejects_lies_about_sizes(tmp_path):
         read_safetensors_header(tmp_path / "missing.safetensors")
 
 
+def test_a_run_folder_has_one_writer_at_a_time(tmp_path):
+    _, run = train_preset(preset(epochs=1), out_dir=tmp_path)
+    writer = RunDir.open_existing(run.run_dir.path)  # as a run still training holds it
+    with pytest.raises(UserError, match="another nn-tui process is training in this run folder"):
+        resume_run(run.run_dir.path, epochs=3)
+    writer.close()
+    assert resume_run(run.run_dir.path, epochs=3).execute().epochs_run == 3
+
+
 def test_not_a_run_folder(tmp_path):
     with pytest.raises(UserError, match="no such run folder"):
         resume_run(tmp_path / "nope")
@@ -284,6 +293,8 @@ def test_not_a_run_folder(tmp_path):
 
 
 def test_huge_network_fails_before_allocating():
+    with pytest.raises(UserError, match=r"units: 10000000 is not allowed; expected an integer >= 1 and <= 65536"):
+        parse_preset({"data": {"dataset": "xor"}, "model": {"layers": [{"units": 10**7}]}})
     p = parse_preset({"data": {"dataset": "xor"}, "model": {"layers": [{"units": 65536}] * 4}})
     with pytest.raises(UserError) as info:
         prepare_run(p, source="big.toml")
@@ -348,22 +359,27 @@ def test_really_full_and_read_only_disks(small_tmpfs):
         probe_writable(small_tmpfs)
 
 
+def _raise(exc):
+    raise exc
+
+
 def test_disk_full_during_training_fails_the_run_cleanly(tmp_path, monkeypatch):
     p = preset(epochs=6, every=1)
     calls = {"n": 0}
-    real = ckpt.write_safetensors
+    real = ckpt.atomic_write
 
-    def fills_up(path, tensors, metadata):
+    def fills_up(path, write):  # the third checkpoint file hits a full disk, as fsync would report it
         calls["n"] += 1
         if calls["n"] > 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(path, tensors, metadata)
+            return real(path, lambda tmp: (write(tmp), _raise(OSError(errno.ENOSPC, "No space left on device"))))
+        return real(path, write)
 
-    monkeypatch.setattr(ckpt, "write_safetensors", fills_up)
+    monkeypatch.setattr(ckpt, "atomic_write", fills_up)
     finished, run = train_preset(p, out_dir=tmp_path)
     assert finished.status == "failed" and "No space left on device" in finished.message
     d = run.run_dir.path
     summary = read_summary(d)  # still readable: every file is whole
     assert summary["status"] == "failed"
-    assert load_checkpoint(d / "checkpoints" / LAST_FILE).epoch == 1
+    assert load_checkpoint(d / "checkpoints" / LAST_FILE).epoch == 1  # the old file, whole
     assert [r["epoch"] for r in read_metrics(d)] == [1, 2]
+    assert not list((d / "checkpoints").glob(".*.tmp"))  # the cut-short temp file is removed
