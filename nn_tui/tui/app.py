@@ -19,6 +19,7 @@ from nn_tui.tui.trainers import TrainerFunction, train_with_torch, warm_up_torch
 
 
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (CPython's default is 700)
+WARM_UP_DELAY = 1.5  # seconds after start
 
 
 class NNTuiApp(App):
@@ -57,6 +58,7 @@ class NNTuiApp(App):
         self.device_source = device_source
         self.runs_dir = runs_dir
         self.warm_torch = warm_torch
+        self.torch_state = "cold"  # cold -> loading -> ready (background warm-up)
 
     def on_mount(self) -> None:
         # Fewer, cheaper garbage collections: rendering makes many short-lived objects, and with
@@ -64,14 +66,26 @@ class NNTuiApp(App):
         gc.set_threshold(GC_THRESHOLD, 20, 20)
         self.push_screen(MainScreen(self.initial_preset, self.initial_path))
         if self.warm_torch:
-            self.set_timer(1.0, self._warm_up)
+            # Importing torch holds the interpreter for seconds with some long pauses; start once the
+            # first screen and its dataset preview are up, so Train later starts at once.
+            self.set_timer(WARM_UP_DELAY, self._warm_up)
 
     @work(thread=True, exit_on_error=False, group="warm-up")
     def _warm_up(self) -> None:
-        devices = warm_up_torch()
+        self.call_from_thread(self._set_torch_state, "loading")
+        try:
+            devices = warm_up_torch()
+        finally:
+            self.call_from_thread(self._set_torch_state, "ready")
         main = self.main_screen
         if main is not None:
             main.post_message(TorchReady(devices))
+
+    def _set_torch_state(self, state: str) -> None:
+        self.torch_state = state
+        main = self.main_screen
+        if main is not None:
+            main.torch_state_changed()
 
     @property
     def main_screen(self) -> MainScreen | None:

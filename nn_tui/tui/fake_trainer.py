@@ -7,6 +7,7 @@ and never imports torch.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ class FakeTrainer:
         outcome: str = "completed",
         diverge_at: int = 3,
         run_dir: str = "runs/20250101-120000-fake",
+        hold_after: int | None = None,
     ) -> None:
         self.epoch_seconds = epoch_seconds
         self.steps_per_epoch = steps_per_epoch
@@ -39,6 +41,13 @@ class FakeTrainer:
         self.calls: list[Preset] = []
         self.epochs_run = 0
         self.finished: RunFinished | None = None
+        # hold_after=N: after epoch N, wait until the test calls release() (a fixed point to pause at)
+        self.hold_after = hold_after
+        self.holding = threading.Event()
+        self._release = threading.Event()
+
+    def release(self) -> None:
+        self._release.set()
 
     def __call__(
         self,
@@ -88,6 +97,9 @@ class FakeTrainer:
             on_event(EpochEnd(epoch, epochs, train, train * 1.1, metric, value, preset.training.lr, 1000.0, seconds, epoch * steps))
             self.epochs_run = epoch
             control.epoch_done()
+            if epoch == self.hold_after:
+                self.holding.set()
+                self._release.wait(10)
         final = {"epoch": epoch, "train_loss": self.loss(epoch), "seconds": epoch * 0.5}
         finished = RunFinished(status, message, epoch, epoch * 0.5, final, dict(final), self.run_dir)
         on_event(finished)

@@ -66,24 +66,17 @@ async def test_keyboard_builds_a_network_and_the_summary_follows(make_app):
         assert f"{total:,} trainable parameters" in summary_text
         assert "sigmoid" in summary_text
 
-
-async def test_input_and_output_rows_are_not_editable(make_app):
-    app = make_app(small_preset())
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("2")
-        await wait_for(pilot, lambda: isinstance(app.focused, LayerTable))
-        await pilot.press("up", "d")  # on the input row
-        assert len(app.screen.preset.layers) == 1
-        hint = str(app.screen.query_one("#layer-hint").render())
-        assert "input layer comes from the dataset" in hint
-        await pilot.press("a")  # add after the input row = first hidden layer
-        assert len(app.screen.preset.layers) == 2
-        await pilot.press("down", "down", "a")  # output row: add appends before the output
-        assert len(app.screen.preset.layers) == 3
-        await pilot.press("d", "d", "d")  # deleting every hidden layer leaves a perceptron
-        await pilot.press("up", "d")
-        assert app.screen.preset.layers == []
-        assert app.focused.total_parameters == 3  # 2 weights + 1 bias
+        # The input and output rows come from the dataset and the loss: not editable.
+        await pilot.press("up", "up", "d")
+        assert table.cursor_row == 0 and len(screen.preset.layers) == 2
+        assert "input layer comes from the dataset" in str(screen.query_one("#layer-hint").render())
+        await pilot.press("a")  # add after the input row = a new first hidden layer
+        assert len(screen.preset.layers) == 3 and table.cursor_row == 1
+        await pilot.press("end", "a")  # on the output row, add appends the last hidden layer
+        assert len(screen.preset.layers) == 4
+        await pilot.press("home", "down", "d", "d", "d", "d")  # delete every hidden layer: a perceptron
+        assert screen.preset.layers == []
+        assert table.total_parameters == 3  # 2 weights + 1 bias
 
 
 async def test_refused_input_is_explained_and_never_applied(make_app):
@@ -106,7 +99,8 @@ async def test_refused_input_is_explained_and_never_applied(make_app):
         await pilot.press(*"abc")
         row = form.row("lr")
         assert row.has_class("-invalid")
-        assert "'abc' is not a number" in str(row.query_one(".refused").render())
+        assert row.refused == "'abc' is not a number"
+        assert "'abc' is not a number" in str(form.query_one(".refused").render())  # shown under the row
         assert screen.preset.training.lr == 0.1
         # training refuses to start while a field is refused
         screen.action_train()
@@ -123,13 +117,7 @@ async def test_refused_input_is_explained_and_never_applied(make_app):
         assert not row.has_class("-invalid")
         assert screen.preset.training.lr == 0.05
 
-
-async def test_losses_offered_fit_the_dataset(make_app):
-    app = make_app(small_preset())
-    async with app.run_test(size=(100, 30)) as pilot:
-        screen: MainScreen = app.screen
-        form = screen.query_one("#training-form", FieldForm)
-
+        # Only the losses that fit the dataset are offered.
         def offered() -> list[str]:
             return [value for _, value in form.row("loss").spec.choices]
 

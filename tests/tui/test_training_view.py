@@ -23,33 +23,37 @@ def text(app, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
 
 
+async def train_view(pilot) -> TrainView:
+    await wait_for(pilot, lambda: pilot.app.screen.query_one_optional(TrainView) is not None)
+    return pilot.app.screen.query_one(TrainView)
+
+
 async def test_training_updates_charts_and_readouts(make_app):
     fake = FakeTrainer()
     app = make_app(small_preset(epochs=8), trainer=fake)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        tv = await train_view(pilot)
         assert "train" in shown_actions(app) and "stop" not in shown_actions(app)
         await pilot.press("t")
-        tv = app.screen.query_one(TrainView)
         await wait_for(pilot, lambda: tv.state == "finished")
         assert fake.calls[0].layers == app.screen.preset.layers
         h = tv.history
         assert h.epoch == 8 and len(h.train_loss) == 8 and len(h.val_loss) == 8
         assert len(h.running_loss) > 8  # steps inside epochs as well as epoch ends
         loss_chart = app.screen.query_one(LossChart)
+        await wait_for(pilot, lambda: loss_chart.settled)
         assert loss_chart.builds >= 1 and loss_chart.points_drawn > 0
         assert app.screen.query_one(MetricChart).border_title == "validation accuracy"
         metrics = text(app, "#metrics")
         assert "completed" in metrics and "8 / 8" in metrics and "val acc" in metrics
         assert f"{FakeTrainer.loss(8):.4g}" in metrics
-        run_line = text(app, "#run-line")
-        assert fake.run_dir in run_line
+        assert fake.run_dir in text(app, "#run-line")
         assert "train" in shown_actions(app) and "reset" in shown_actions(app)
 
         # The log-scale toggle redraws the chart in log scale.
         builds = loss_chart.builds
         await pilot.press("l")
-        await pilot.pause()
+        await wait_for(pilot, lambda: loss_chart.settled)
         assert loss_chart.log_scale and loss_chart.builds == builds + 1
 
         # Reset clears the run.
@@ -58,12 +62,11 @@ async def test_training_updates_charts_and_readouts(make_app):
         assert "no run yet" in (loss_chart.placeholder() or "")
 
 
-async def test_pause_step_resume_and_stop(make_app):
+async def test_pause_step_resume_stop_and_quit_while_paused(make_app):
     fake = FakeTrainer(epoch_seconds=0.1)
-    app = make_app(small_preset(epochs=200), trainer=fake)
+    app = make_app(small_preset(epochs=1000), trainer=fake)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
-        tv = app.screen.query_one(TrainView)
+        tv = await train_view(pilot)
         await pilot.press("t")
         await wait_for(pilot, lambda: tv.state == "training" and fake.epochs_run >= 1)
         assert {"stop", "pause"} <= shown_actions(app)
@@ -94,12 +97,21 @@ async def test_pause_step_resume_and_stop(make_app):
         assert "stopped" in text(app, "#metrics")
         assert "train" in shown_actions(app)
 
+        # A second run, paused, then quit: the paused trainer is released and stops at once.
+        await pilot.press("t")
+        await wait_for(pilot, lambda: len(fake.calls) == 2 and fake.epochs_run >= 1 and tv.state == "training")
+        await pilot.press("space")
+        started = time.monotonic()
+        await app.action_quit()
+        assert time.monotonic() - started < 1.0
+    assert fake.finished.status == "stopped"
+
 
 async def test_quit_while_training_stops_the_run_promptly(make_app):
     fake = FakeTrainer(epoch_seconds=0.5)
     app = make_app(small_preset(epochs=1000), trainer=fake)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        await train_view(pilot)
         await pilot.press("t")
         await wait_for(pilot, lambda: fake.epochs_run >= 1)
         started = time.monotonic()
@@ -110,84 +122,47 @@ async def test_quit_while_training_stops_the_run_promptly(make_app):
     assert app.return_code == 0
 
 
-async def test_quit_while_paused_also_stops(make_app):
-    fake = FakeTrainer(epoch_seconds=0.2)
-    app = make_app(small_preset(epochs=1000), trainer=fake)
+async def test_failed_runs_are_messages_not_crashes(make_app):
+    app = make_app(small_preset(epochs=10), trainer=FakeTrainer(outcome="diverged", diverge_at=3))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
-        await pilot.press("t")
-        await wait_for(pilot, lambda: fake.epochs_run >= 1)
-        await pilot.press("space")
-        started = time.monotonic()
-        await app.action_quit()
-        assert time.monotonic() - started < 1.0
-    assert fake.finished.status == "stopped"
+        tv = await train_view(pilot)
 
-
-async def test_a_diverged_run_is_a_clear_message(make_app):
-    fake = FakeTrainer(outcome="diverged", diverge_at=3)
-    app = make_app(small_preset(epochs=10), trainer=fake)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        # diverged: a clear message in the readout and the run line
         await pilot.press("t")
-        tv = app.screen.query_one(TrainView)
         await wait_for(pilot, lambda: tv.state == "finished")
         assert "diverged" in text(app, "#metrics")
         assert "learning rate is probably too high" in text(app, "#run-line")
         assert not isinstance(app.screen, ErrorModal)
 
+        # a setup the trainer refuses (UserError): the reason, no traceback
+        def refuse(preset, **_):
+            raise UserError("'cuda:3' does not exist: 1 CUDA device(s) visible", key="training.device")
 
-async def test_a_crashing_trainer_shows_an_error_modal_not_a_crash(make_app):
-    app = make_app(small_preset(), trainer=FakeTrainer(outcome="raise"))
-    async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        app.trainer = refuse
+        await pilot.press("t")
+        await wait_for(pilot, lambda: tv.state == "finished" and tv.history.error is not None)
+        assert "cuda:3" in text(app, "#run-line")
+        assert "failed" in text(app, "#metrics")
+
+        # a bug in the trainer: an error modal with the traceback, and the app carries on
+        app.trainer = FakeTrainer(outcome="raise")
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
         assert "scripted failure" in str(app.screen.query_one("#error-message").render())
         await pilot.press("escape")
-        tv = app.screen.query_one(TrainView)
-        assert tv.state == "finished"
-        assert "failed" in text(app, "#metrics")
-        await pilot.press("t")  # and the app still trains afterwards
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
+        assert tv.state == "finished" and "failed" in text(app, "#metrics")
 
-
-async def test_a_setup_the_trainer_refuses_is_reported(make_app):
-    def refuse(preset, **_):
-        raise UserError("'cuda:3' does not exist: 1 CUDA device(s) visible", key="training.device")
-
-    app = make_app(small_preset(), trainer=refuse)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        app.trainer = FakeTrainer()
         await pilot.press("t")
-        tv = app.screen.query_one(TrainView)
-        await wait_for(pilot, lambda: tv.state == "finished")
-        assert "cuda:3" in text(app, "#run-line")
-        assert "failed" in text(app, "#metrics")
+        await wait_for(pilot, lambda: tv.state == "finished" and tv.history.finished is not None)
+        assert tv.history.finished.status == "completed"
 
 
-async def test_reset_while_training_restarts_after_confirmation(make_app):
+async def test_editing_during_a_run_and_restarting_it(make_app):
     fake = FakeTrainer(epoch_seconds=0.1)
     app = make_app(small_preset(epochs=500), trainer=fake)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
-        await pilot.press("t")
-        await wait_for(pilot, lambda: fake.epochs_run >= 1)
-        await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
-        await pilot.press("y")
-        await wait_for(pilot, lambda: len(fake.calls) == 2)
-        tv = app.screen.query_one(TrainView)
-        assert tv.state in ("starting", "training")
-        await pilot.press("x")
-        await wait_for(pilot, lambda: tv.state == "finished")
-
-
-async def test_editing_during_a_run_says_the_setup_changed(make_app):
-    fake = FakeTrainer(epoch_seconds=0.1)
-    app = make_app(small_preset(epochs=500), trainer=fake)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        tv = await train_view(pilot)
         await pilot.press("t")
         await wait_for(pilot, lambda: fake.epochs_run >= 1)
         await pilot.press("2")
@@ -195,4 +170,12 @@ async def test_editing_during_a_run_says_the_setup_changed(make_app):
         await pilot.press("a")
         assert "setup changed" in text(app, "#run-line")
         assert len(fake.calls[0].layers) == 1  # the running run keeps its own copy
+
+        await pilot.press("r")  # restart with the new setup, after a confirmation
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(fake.calls) == 2)
+        assert len(fake.calls[1].layers) == 2
+        assert tv.state in ("starting", "training")
         await pilot.press("x")
+        await wait_for(pilot, lambda: tv.state == "finished")

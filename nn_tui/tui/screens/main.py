@@ -175,7 +175,14 @@ class MainScreen(Screen):
 
     def _update_title(self) -> None:
         where = f" · {self.preset_path}" if self.preset_path else ""
-        self.app.sub_title = f"{self.preset.name}{where}"
+        loading = " · loading PyTorch…" if getattr(self.app, "torch_state", "") == "loading" else ""
+        self.app.sub_title = f"{self.preset.name}{where}{loading}"
+
+    def torch_state_changed(self) -> None:
+        self._update_title()
+        tv = self.query_one_optional(TrainView)
+        if tv is not None:
+            tv.setup_changed()
 
     def _set_shape_from_registry(self) -> None:
         info = self.dataset_info
@@ -193,13 +200,15 @@ class MainScreen(Screen):
             table.set_io(self.n_features, n_out, loss)
             self.query_one(LayerStack).update_summary(loss, self.data_task is not None)
         self.query_one(DatasetPanel).show_info(
-            self.dataset_info, self.n_features, self.n_classes, self._split, self._labels, self.data_task
+            self.dataset_info, self.n_features, self.n_classes, self._split, self._labels, self.data_task,
+            samples=self.preset.data.options.get("samples"),
         )
 
     def _setup_changed(self) -> None:
         tv = self.query_one_optional(TrainView)
         if tv is None:
             return
+        tv.setup_changed()
         if tv.active and tv.run_preset is not None and self.preset != tv.run_preset:
             tv.note("the setup changed since this run started: r restarts with it")
         elif tv.active:

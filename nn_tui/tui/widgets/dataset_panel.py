@@ -68,13 +68,14 @@ class DatasetPanel(Horizontal):
         await self.query_one("#data-form", FieldForm).set_fields(specs)
 
     def show_info(self, info: DatasetInfo, features: int | None, classes: int | None, split: tuple[int, int] | None,
-                  label_names: list[str] | None = None, task: str | None = None) -> None:
+                  label_names: list[str] | None = None, task: str | None = None, samples: int | None = None) -> None:
         task = task or info.task
         lines = [f"[b]{escape(info.name)}[/] [$text-muted]· {escape(task or 'task set by options')} · {escape(info.source)}[/]"]
         lines.append(escape(info.description))
         facts = []
-        if info.samples:
-            facts.append(f"{info.samples:,} samples by default")
+        samples = samples or info.samples
+        if samples:
+            facts.append(f"{samples:,} samples")
         facts.append(f"{features if features is not None else '?'} feature{'s' if features != 1 else ''}")
         if task == CLASSIFICATION:
             facts.append(f"{classes if classes is not None else '?'} classes")

@@ -43,7 +43,9 @@ class DevicePanel(Readout):
                 rows.append((f"GPU {g.index}", escape(g.name)))
                 rows.append(("", " · ".join(parts)))
         else:
-            rows.append(("GPU", f"[$text-muted]{escape(report.gpu_note or 'none')}[/]"))
+            rows.append(("GPU", "none"))
+            if report.gpu_note:
+                rows.append(("", f"[$text-muted]{escape(report.gpu_note)}[/]"))
         if report.torch_allocated is not None:
             rows.append(("torch", f"{gb(report.torch_allocated)} alloc · {gb(report.torch_reserved)} reserved"))
         self.show_markup(rows_markup(rows, 7))

@@ -29,19 +29,17 @@ class FieldSpec:
     tooltip: str | None = None
 
 
-class FieldRow(Vertical):
-    """A label, an input or a drop-down, and a one-line message shown while the typed text is refused."""
+class FieldRow(Horizontal):
+    """A label and an input or a drop-down; while the typed text is refused, a message line follows the row."""
 
     BINDINGS = [Binding("escape", "revert", "Undo typing", id="field.revert", show=False)]
 
     DEFAULT_CSS = """
-    FieldRow { height: auto; }
-    FieldRow > Horizontal { height: 1; }
+    FieldRow { height: 1; }
     FieldRow Label { width: 15; color: $text-muted; }
     FieldRow Input, FieldRow Select { width: 1fr; }
-    FieldRow .refused { display: none; color: $text-error; padding-left: 15; height: auto; }
-    FieldRow.-invalid .refused { display: block; }
     FieldRow.-invalid Label { color: $text-error; }
+    FieldForm .refused { color: $text-error; padding-left: 15; height: auto; }
     """
 
     def __init__(self, spec: FieldSpec) -> None:
@@ -51,36 +49,36 @@ class FieldRow(Vertical):
 
     def compose(self) -> ComposeResult:
         spec = self.spec
-        with Horizontal():
-            label = Label(spec.label or spec.key.replace("_", " "))
-            label.tooltip = spec.tooltip or spec.field.help or None
-            yield label
-            if spec.choices is not None:
-                values = [v for _, v in spec.choices]
-                yield Select(
-                    spec.choices,
-                    value=spec.value if spec.value in values else values[0],
-                    allow_blank=False,
-                    compact=True,
-                    disabled=spec.disabled,
-                    id=f"field-{spec.key}",
-                )
-            else:
-                placeholder = "default" if spec.field.default is None and spec.key != "units" else ""
-                yield Input(
-                    format_value(spec.value),
-                    placeholder=placeholder,
-                    compact=True,
-                    disabled=spec.disabled,
-                    id=f"field-{spec.key}",
-                    select_on_focus=True,
-                )
+        label = Label(spec.label or spec.key.replace("_", " "))
+        label.tooltip = spec.tooltip or spec.field.help or None
+        yield label
+        if spec.choices is not None:
+            values = [v for _, v in spec.choices]
+            yield Select(
+                spec.choices,
+                value=spec.value if spec.value in values else values[0],
+                allow_blank=False,
+                compact=True,
+                disabled=spec.disabled,
+                id=f"field-{spec.key}",
+            )
+        else:
+            placeholder = "default" if spec.field.default is None and spec.key != "units" else ""
+            yield Input(
+                format_value(spec.value),
+                placeholder=placeholder,
+                compact=True,
+                disabled=spec.disabled,
+                id=f"field-{spec.key}",
+                select_on_focus=True,
+            )
 
     @property
     def refused(self) -> str | None:
         return self._refused
 
     _refused: str | None = None
+    _note: Static | None = None  # the message line, created the first time it is needed
 
     def show_refused(self, message: str | None) -> None:
         """Show why the typed text is not used (None hides it). The message line is created on first use."""
@@ -88,13 +86,13 @@ class FieldRow(Vertical):
             return
         self._refused = message
         self.set_class(message is not None, "-invalid")
-        note = self.query_one_optional(".refused", Static)
-        if note is None:
-            if message is None:
+        if self._note is None:
+            if message is None or self.parent is None:
                 return
-            note = Static("", classes="refused", markup=False)
-            self.mount(note)
-        note.update(message or "")
+            self._note = Static("", classes="refused", markup=False)
+            self.parent.mount(self._note, after=self)
+        self._note.update(message or "")
+        self._note.display = message is not None
 
     def action_revert(self) -> None:
         """Escape: put back the value the setup is using."""
@@ -133,7 +131,7 @@ class FieldForm(Vertical):
     async def set_fields(self, specs: list[FieldSpec]) -> None:
         """Replace every row (e.g. another dataset with other options)."""
         self._specs = list(specs)
-        await self.remove_children()
+        await self.remove_children()  # rows and their message lines
         await self.mount_all([FieldRow(spec) for spec in specs])
 
     def row(self, key: str) -> FieldRow | None:

@@ -41,6 +41,7 @@ class MetricChart(PlotWidget):
             plt.scatter(xs, ys, color=color, marker="braille")
         else:
             plt.plot(xs, ys, color=color, marker="braille")
-        if accuracy:
-            plt.ylim(0, 1.0)
-        plt.xlabel("epoch")
+        if accuracy and ys:
+            # Accuracy lives in [0, 1]; start the axis a little under the lowest value, not at 0.
+            low = min(ys)
+            plt.ylim(max(0.0, min(0.5, low - 0.05)), 1.0)

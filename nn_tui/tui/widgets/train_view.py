@@ -25,6 +25,7 @@ from nn_tui.tui.widgets.device_panel import DevicePanel
 from nn_tui.tui.widgets.loss_chart import LossChart
 from nn_tui.tui.widgets.metric_chart import MetricChart
 from nn_tui.tui.widgets.metrics_panel import MetricsPanel, Readout
+from nn_tui.tui.widgets.setup_panel import SetupPanel
 
 DRAIN_SECONDS = 0.25
 DEVICE_SECONDS = 1.0
@@ -47,6 +48,7 @@ class TrainView(Vertical):
         self._stepping = False
         self._paused_at: float | None = None
         self._note = ""
+        self._run_io: tuple[int | None, int | None] = (None, None)
         self.device_report: DeviceReport | None = None
         self.drain_seconds: list[float] = []  # UI time spent per drain, for measurements
 
@@ -58,6 +60,7 @@ class TrainView(Vertical):
             with Vertical(id="train-side"):
                 yield MetricsPanel(id="metrics")
                 yield DevicePanel(id="device")
+                yield SetupPanel(id="setup")
         yield Readout("", id="run-line")
 
     def on_mount(self) -> None:
@@ -73,16 +76,23 @@ class TrainView(Vertical):
         self._sample_devices()
         self.screen.refresh_bindings()
 
+    def on_unmount(self) -> None:
+        """However the app ends, a training thread must not outlive it (a paused one would wait forever)."""
+        if self.control is not None:
+            self.control.request_stop()
+
     # ------------------------------------------------------------ control (called by the screen)
 
     @property
     def active(self) -> bool:
         return self.state in ACTIVE
 
-    def start(self, preset: Preset) -> bool:
+    def start(self, preset: Preset, *, resume_dir: str | None = None) -> bool:
+        """Train `preset` in a new run folder, or continue the run in `resume_dir` from its checkpoint."""
         if self.active:
             return False
         self.run_preset = preset.copy()
+        self._run_io = self._current_io()
         self.control = TrainerControl()
         self._events = collections.deque()
         self.history = RunHistory(epochs_total=preset.training.epochs)
@@ -93,6 +103,7 @@ class TrainView(Vertical):
         self.query_one(LossChart).show(self.history)
         self.query_one(MetricChart).show(self.history)
         self._refresh_readouts()
+        self.resume_dir = resume_dir
         self.worker = self._train(self.run_preset, self.control, self._events)
         return True
 
@@ -170,6 +181,10 @@ class TrainView(Vertical):
     @work(thread=True, exit_on_error=False, group="train", name="training")
     def _train(self, preset: Preset, control: TrainerControl, sink: collections.deque) -> RunFinished | None:
         try:
+            if getattr(self, "resume_dir", None) is not None:
+                from nn_tui.tui.trainers import resume_with_torch
+
+                return resume_with_torch(self.resume_dir, on_event=sink.append, control=control)
             return self.app.trainer(preset, out_dir=self.app.runs_dir, on_event=sink.append, control=control)
         except UserError as exc:  # e.g. a device that is not there: a message, not a crash
             sink.append(RunError(str(exc)))
@@ -246,7 +261,24 @@ class TrainView(Vertical):
         if self.state == "finished":
             shown = "finished"
         self.query_one(MetricsPanel).show(self.history, shown)
+        self._show_setup()
         self.query_one("#run-line", Readout).show_markup(self._run_line(), wraps=True)
+
+    def _show_setup(self) -> None:
+        """The run's own setup while it runs or after it, else the setup being edited."""
+        h = self.history
+        preset = self.run_preset or getattr(self.screen, "preset", None)
+        n_in, n_out = self._run_io if self.run_preset is not None else self._current_io()
+        parameters = h.started.parameters if h is not None and h.started is not None else None
+        self.query_one(SetupPanel).show(preset, n_in=n_in, n_out=n_out, parameters=parameters, running=self.run_preset is not None)
+
+    def _current_io(self) -> tuple[int | None, int | None]:
+        table = self.screen.query_one_optional("#layers")
+        return getattr(table, "n_in", None), getattr(table, "n_out", None)
+
+    def setup_changed(self) -> None:
+        if self.run_preset is None:
+            self._refresh_readouts()
 
     def _run_line(self) -> str:
         from textual.markup import escape
@@ -254,7 +286,10 @@ class TrainView(Vertical):
         h = self.history
         parts: list[str] = []
         if h is None:
-            parts.append("[$text-muted]Every run is saved in a run folder (preset.toml, metrics.csv, model.safetensors, summary.json).[/]")
+            if getattr(self.app, "torch_state", "") == "loading":
+                parts.append("[$text-accent]loading PyTorch in the background (once per session)…[/]")
+            else:
+                parts.append("[$text-muted]Every run is saved in a run folder (preset.toml, metrics.csv, model.safetensors, summary.json).[/]")
         else:
             if h.run_dir:
                 parts.append(f"[$text-muted]run folder[/] [b]{escape(h.run_dir)}[/]")
