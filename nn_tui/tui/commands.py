@@ -33,6 +33,7 @@ class NNTuiCommands(Provider):
                 out.append(("Step one epoch", screen.action_step, "n"))
         else:
             out.append(("Train", screen.action_train, "train the current setup in a new run (t)"))
+            out += self._resume_commands()
         out.append(("Toggle log scale of the loss chart", screen.action_log_scale, "l"))
         from nn_tui.tui.insight_commands import insight_commands
 
@@ -42,6 +43,30 @@ class NNTuiCommands(Provider):
         for name, info in screen.datasets.items():
             out.append((f"Dataset: {name}", partial(screen.choose_dataset, name), info.description))
         return out
+
+    def _resume_commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        """'Resume run …' for the newest runs that stopped or were killed before their last epoch."""
+        from nn_tui.core.runs_folder import list_runs
+
+        out = []
+        for record in list_runs(getattr(self.app, "runs_dir", "runs")):
+            total = record.summary.get("epochs")
+            if record.status in ("stopped", "running") and (not total or record.epochs_run < total):
+                help_text = f"{record.status} after epoch {record.epochs_run} of {total}; continue from its checkpoint"
+                out.append((f"Resume run {record.run_id}", partial(self._resume, record.path), help_text))
+            if len(out) == 10:
+                break
+        return out
+
+    def _resume(self, path) -> None:
+        screen = self.screen
+        try:
+            preset = load_preset(path / "preset.toml")
+        except UserError as exc:
+            self.app.notify(str(exc), title="Cannot resume", severity="error")
+            return
+        screen.action_show_tab("tab-train")  # type: ignore[attr-defined]
+        screen.train_view.start(preset, resume_dir=str(path))  # type: ignore[attr-defined]
 
     async def _open_bundled(self, path) -> None:
         screen = self.screen

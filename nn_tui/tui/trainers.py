@@ -47,6 +47,23 @@ def train_with_torch(
     return run.execute()
 
 
+def resume_with_torch(
+    run_dir: str | Path,
+    *,
+    on_event: Callable[[Event], None],
+    control: TrainerControl,
+) -> RunFinished:
+    """Continue a stopped or interrupted run in its own folder from its last checkpoint, exactly as
+    `nn-tui run --resume` does (nn_tui.core.resume). A UserError explains a run that cannot continue."""
+    from nn_tui.core.insight import InsightProbe
+    from nn_tui.core.resume import resume_run
+
+    probe = InsightProbe(on_event)
+    run = resume_run(run_dir, on_event=probe, control=control, progress_interval=0.25)
+    probe.attach(run)
+    return run.execute()
+
+
 def warm_up_torch() -> list[str]:
     """Get PyTorch ready ahead of the first Train; returns the devices a user can pick.
 
