@@ -139,6 +139,8 @@ class Run:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started_at)),
             "wall_time": round(time.time() - self.started_at, 3),
         }
+        if self.resume_from is not None:  # this session continued the run from a checkpoint
+            summary["resumed_from_epoch"] = self.resume_from.epoch
         if p.preset.expect:
             summary["expect"] = expectations(p.preset, best)
         if finished is not None and trainer is not None:

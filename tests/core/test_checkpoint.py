@@ -94,6 +94,7 @@ def test_stopped_and_resumed_run_equals_an_uninterrupted_one(tmp_path, optimizer
     assert all(torch.equal(a[k], b[k]) for k in a)
     summary = read_summary(run.run_dir.path)
     assert summary["status"] == "completed" and summary["epochs_run"] == 6
+    assert summary["resumed_from_epoch"] == stopped.epochs_run
 
 
 def test_resume_from_a_periodic_checkpoint_truncates_metrics(tmp_path):
