@@ -39,11 +39,12 @@ BEST_FILE = "best.safetensors"
 FORMAT = "nn-tui-checkpoint"
 VERSION = 1
 # Periodic checkpoints are spaced at least this far apart, and far enough that writing them takes at most
-# MAX_TIME_SHARE of the training time (a write is ~10-20 ms of fsync for a small model, more for a big
-# one), so tiny full-batch runs of thousands of epochs a second are not slowed down. The checkpoint at
-# the end of a run, or when it is stopped, is always written.
-MIN_INTERVAL_SECONDS = 2.0
-MAX_TIME_SHARE = 0.01
+# MAX_TIME_SHARE of the training time (a write is ~5-20 ms of fsync for a small model, more for a big
+# one), so tiny full-batch runs of thousands of epochs a second are not slowed down. The first due one
+# is written at once (a kill early on still finds a checkpoint); the one at the end of a run, or when
+# it is stopped, is always written.
+MIN_INTERVAL_SECONDS = 5.0
+MAX_TIME_SHARE = 0.005
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 # Scheduler keys that follow the preset rather than the checkpoint, so `--epochs` can extend a schedule.
 SCHEDULER_HORIZON_KEYS = ("T_max", "step_size", "patience")
@@ -448,13 +449,15 @@ class Checkpointer:
 
     def remember_best(self, epoch: int) -> None:
         """Keep a device-side copy of the weights of the new best epoch (no host sync, no disk)."""
-        live = getattr(self.trainer, "state_tensors", None) or list(self.trainer.model.state_dict().values())
         if self._best_buffers is None:
-            self._best_buffers = [t.detach().clone() for t in live]
-        else:
             import torch
 
-            torch._foreach_copy_(self._best_buffers, live)  # one call: this runs on most epochs of a tiny run
+            # The model's own tensors (updated in place by training and by load_state_dict), looked up once.
+            self._live = getattr(self.trainer, "state_tensors", None) or list(self.trainer.model.state_dict().values())
+            self._best_buffers = [t.detach().clone() for t in self._live]
+            self._copy = torch._foreach_copy_  # one call: this runs on most epochs of a tiny run
+        else:
+            self._copy(self._best_buffers, self._live)
         self._best_epoch = epoch
 
     def on_epoch_end(self, epoch: int) -> None:
