@@ -165,19 +165,11 @@ def evaluate_run(run_dir: str | Path, data_preset: Preset | None = None) -> dict
     from nn_tui.core.datasets import load_dataset
     from nn_tui.core.model import build_model, default_loss, output_units
     from nn_tui.core.preset import check_loss_for_task, load_preset
-    from nn_tui.core.rundir import PRESET_FILE, WEIGHTS_FILE
+    from nn_tui.core.rundir import PRESET_FILE, WEIGHTS_FILE, check_run_folder
 
-    run_dir = Path(run_dir)
+    run_dir = check_run_folder(run_dir, weights=True)
     source = str(run_dir)
-    if not run_dir.exists():
-        raise UserError("no such run folder", source=source)
-    if not run_dir.is_dir():
-        raise UserError("not a folder; expected a run folder (runs/<run-id>/)", source=source)
-    if not (run_dir / PRESET_FILE).is_file():
-        raise UserError(f"not a run folder: no {PRESET_FILE}", source=source)
     weights = run_dir / WEIGHTS_FILE
-    if not weights.is_file():
-        raise UserError(f"no {WEIGHTS_FILE} in the run folder (the run saved no weights)", source=source)
     preset = load_preset(run_dir / PRESET_FILE)
     spec = data_preset or preset
     data = load_dataset(spec.data.dataset, spec.data.options, spec.seed, spec.data.test_fraction, spec.base_dir)

@@ -57,19 +57,11 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     """Read preset.toml and model.safetensors of a run folder; the model's shape comes from the weights."""
     from nn_tui.core.model import build_model
     from nn_tui.core.preset import load_preset
-    from nn_tui.core.rundir import PRESET_FILE, SUMMARY_FILE, WEIGHTS_FILE
+    from nn_tui.core.rundir import PRESET_FILE, SUMMARY_FILE, WEIGHTS_FILE, check_run_folder
 
-    path = Path(run_dir)
+    path = check_run_folder(run_dir, weights=True)
     source = str(path)
-    if not path.exists():
-        raise UserError("no such run folder", source=source)
-    if not path.is_dir():
-        raise UserError("not a folder; expected a run folder (runs/<run-id>/)", source=source)
-    if not (path / PRESET_FILE).is_file():
-        raise UserError(f"not a run folder: no {PRESET_FILE}", source=source)
     weights = path / WEIGHTS_FILE
-    if not weights.is_file():
-        raise UserError(f"no {WEIGHTS_FILE} in the run folder (the run saved no weights)", source=source)
     preset = load_preset(path / PRESET_FILE)
     state = _read_weights(weights)
     matrices = [(k, v) for k, v in state.items() if k.endswith(".weight") and v.ndim == 2]

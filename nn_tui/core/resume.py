@@ -15,7 +15,7 @@ from nn_tui.core.errors import UserError
 from nn_tui.core.events import Event, TrainerControl
 from nn_tui.core.preset import load_preset
 from nn_tui.core.run import Run, prepare_run
-from nn_tui.core.rundir import PRESET_FILE, SUMMARY_FILE, RunDir
+from nn_tui.core.rundir import PRESET_FILE, SUMMARY_FILE, RunDir, check_run_folder
 
 
 def model_shapes(prepared) -> dict[str, tuple[int, ...]]:
@@ -45,14 +45,8 @@ def resume_run(
     the same folder. Raises UserError, before changing anything, when the folder, its preset or its
     checkpoint is missing, broken, or does not fit.
     """
-    path = Path(run_dir)
+    path = check_run_folder(run_dir)
     source = str(path)
-    if not path.exists():
-        raise UserError("no such run folder", source=source)
-    if not path.is_dir():
-        raise UserError("not a folder; expected a run folder (runs/<run-id>/)", source=source)
-    if not (path / PRESET_FILE).is_file():
-        raise UserError(f"not a run folder: no {PRESET_FILE}", source=source)
     overrides = []
     if epochs is not None:
         overrides.append(f"training.epochs={int(epochs)}")

@@ -193,6 +193,21 @@ def _json_safe(v: Any) -> Any:
     return v
 
 
+def check_run_folder(run_dir: str | Path, *, weights: bool = False) -> Path:
+    """The path of an existing run folder (with preset.toml, and model.safetensors if asked), or a UserError."""
+    path = Path(run_dir)
+    source = str(path)
+    if not path.exists():
+        raise UserError("no such run folder", source=source)
+    if not path.is_dir():
+        raise UserError("not a folder; expected a run folder (runs/<run-id>/)", source=source)
+    if not (path / PRESET_FILE).is_file():
+        raise UserError(f"not a run folder: no {PRESET_FILE}", source=source)
+    if weights and not (path / WEIGHTS_FILE).is_file():
+        raise UserError(f"no {WEIGHTS_FILE} in the run folder (the run saved no weights)", source=source)
+    return path
+
+
 def read_metrics(path: str | Path) -> list[dict[str, float]]:
     """Rows of a run's metrics.csv as numbers (epoch as int)."""
     path = Path(path)
