@@ -105,12 +105,16 @@ class Run:
         self.on_event = on_event or (lambda e: None)
         self.control = control or TrainerControl()
         self.progress_interval = progress_interval
-        self.run_dir = RunDir.create(out_dir, prepared.preset.name, need_bytes=self._disk_bytes()) if out_dir is not None else None
         self.trainer = None
         self.checkpoints = None  # nn_tui.core.checkpoint.Checkpointer, while training with a run folder
         self.resume_from = None  # a Checkpoint to continue from (nn_tui.core.resume)
         self.evaluation: dict[str, Any] | None = None
         self.started_at = time.time()
+        self.run_dir = RunDir.create(out_dir, prepared.preset.name, need_bytes=self._disk_bytes()) if out_dir is not None else None
+        if self.run_dir is not None:
+            # Written at once, so a run killed before its first step still leaves a folder that reads and resumes.
+            self.run_dir.write_preset(prepared.preset)
+            self.run_dir.write_summary(self._summary("running", "starting", None))
 
     def _summary(self, status: str, message: str, finished: RunFinished | None) -> dict[str, Any]:
         p = self.prepared

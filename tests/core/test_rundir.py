@@ -67,3 +67,19 @@ def test_two_runs_get_distinct_folders(make_preset, tmp_path):
 def test_no_temp_files_left(make_preset, tmp_path):
     _, run = train_preset(make_preset("xor", training={"epochs": 3}), out_dir=tmp_path)
     assert not [x for x in run.run_dir.path.iterdir() if x.name.startswith(".")]
+
+
+def test_a_new_run_folder_is_readable_before_training_starts(make_preset, tmp_path):
+    import json
+
+    from nn_tui.core.resume import resume_run
+    from nn_tui.core.run import Run, prepare_run
+
+    run = Run(prepare_run(make_preset("xor", training={"epochs": 3})), out_dir=tmp_path)
+    d = run.run_dir.path
+    # a kill at this moment leaves the preset and a 'running' summary, and the folder resumes
+    assert (d / "preset.toml").is_file()
+    assert json.loads((d / "summary.json").read_text())["status"] == "running"
+    run.run_dir.close()  # as a killed process would: the folder lock goes with it
+    finished = resume_run(d).execute()
+    assert finished.status == "completed" and finished.epochs_run == 3
