@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
@@ -19,7 +21,8 @@ from nn_tui.tui.trainers import TrainerFunction, train_with_torch, warm_up_torch
 
 
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (CPython's default is 700)
-WARM_UP_DELAY = 1.5  # seconds after start
+WARM_UP_DELAY = 1.5  # seconds after start, at the earliest
+WARM_UP_IDLE = 1.0  # seconds without a key or click before warming up
 
 
 class NNTuiApp(App):
@@ -59,6 +62,8 @@ class NNTuiApp(App):
         self.runs_dir = runs_dir
         self.warm_torch = warm_torch
         self.torch_state = "cold"  # cold -> loading -> ready (background warm-up)
+        self._started = time.monotonic()
+        self._last_input = 0.0
 
     def on_mount(self) -> None:
         # Fewer, cheaper garbage collections: rendering makes many short-lived objects, and with
@@ -66,12 +71,28 @@ class NNTuiApp(App):
         gc.set_threshold(GC_THRESHOLD, 20, 20)
         self.push_screen(MainScreen(self.initial_preset, self.initial_path))
         if self.warm_torch:
-            # Importing torch holds the interpreter for seconds with some long pauses; start once the
-            # first screen and its dataset preview are up, so Train later starts at once.
-            self.set_timer(WARM_UP_DELAY, self._warm_up)
+            # Importing torch holds the interpreter for seconds, with pauses of up to a few hundred
+            # milliseconds that keys would wait through. So it starts once the user has left the
+            # keyboard alone for a moment (and the first screen is up); Train later starts at once.
+            self._warm_up_timer = self.set_interval(0.25, self._maybe_warm_up)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _maybe_warm_up(self) -> None:
+        now = time.monotonic()
+        if now - self._started < WARM_UP_DELAY or now - self._last_input < WARM_UP_IDLE:
+            return
+        self._warm_up_timer.stop()
+        if self.torch_state == "cold":
+            self._warm_up()
 
     @work(thread=True, exit_on_error=False, group="warm-up")
     def _warm_up(self) -> None:
+        if "torch" in sys.modules:  # a run got there first
+            return
         self.call_from_thread(self._set_torch_state, "loading")
         try:
             devices = warm_up_torch()

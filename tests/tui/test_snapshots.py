@@ -59,6 +59,7 @@ def test_network_tab_80x24_refused_input(snap_compare, make_app):
         await wait_for(pilot, lambda: isinstance(pilot.app.focused, LayerTable))
         pilot.app.screen.query_one("#field-lr").focus()
         await pilot.press(*"abc", "tab")
+        await wait_for(pilot, lambda: len(pilot.app.screen.query(".refused")) == 1)
         await settle(pilot)
 
     assert snap_compare(make_app(spiral_preset()), terminal_size=(80, 24), run_before=run_before)

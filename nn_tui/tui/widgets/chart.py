@@ -5,7 +5,8 @@ milliseconds each. Done in `render()` that froze the UI twice a second while tra
 UI thread only takes a small snapshot of the data (already thinned to about two points per
 column); a thread worker builds the finished lines (Strips), and the widget shows the previous
 picture until the new one is ready (`render_line` just hands out lines). Data changes redraw at
-most every `min_interval` seconds and never more often than 4x the last build's cost.
+most every `min_interval` seconds, and at most every 10x the last build's (wall) time: a build
+holds the GIL the trainer needs, so on a busy machine the charts slow down rather than training.
 
 plotext is imported on the first build, not at app start, so the first frame stays fast.
 """
@@ -43,6 +44,9 @@ def theme_rgb(widget: Widget, name: str, fallback: str = "white") -> tuple[int, 
         surface = _parse(variables.get("surface", "black"), "black")
         color = surface.blend(color.with_alpha(1), color.a)
     return color.rgb
+
+
+BUILD_BUDGET = 10  # redraw at most every BUILD_BUDGET x the last build's time (builds take <= ~10% of the time)
 
 
 class PlotWidget(Widget):
@@ -85,7 +89,7 @@ class PlotWidget(Widget):
     def changed(self, *, now: bool = False) -> None:
         """The data changed: redraw (throttled, unless `now`)."""
         self._data_version += 1
-        wait = self._last_build + max(self.min_interval, 4 * self.build_seconds) - time.monotonic()
+        wait = self._last_build + max(self.min_interval, BUILD_BUDGET * self.build_seconds) - time.monotonic()
         if now or wait <= 0:
             self._redraw_later()
         elif self._redraw_timer is None:
@@ -121,7 +125,8 @@ class PlotWidget(Widget):
             self._update()
         width = self.size.width
         if y < len(self._shown):
-            return self._shown[y].crop_extend(0, width, self.rich_style)
+            line = self._shown[y]
+            return line if line.cell_length == width else line.crop_extend(0, width, self.rich_style)
         return Strip.blank(width, self.rich_style)
 
     def _update(self) -> None:
