@@ -93,7 +93,12 @@ def data_specs(preset: Preset, info: DatasetInfo) -> list[FieldSpec]:
     specs = []
     for field in info.options:
         value = preset.data.options.get(field.name, field.default)
-        specs.append(FieldSpec(field.name, field, value, field.name.replace("_", " ")))
+        choices = None
+        if field.type is bool:
+            choices = [("yes", True), ("no", False)]
+        elif field.choices:
+            choices = [(c, c) for c in field.choices]
+        specs.append(FieldSpec(field.name, field, value, field.name.replace("_", " "), choices, tooltip=field.help or None))
     specs.append(FieldSpec("test_fraction", _DATA["test_fraction"], preset.data.test_fraction, "test split"))
     specs.append(FieldSpec("batch_size", _DATA["batch_size"], preset.data.batch_size, "batch size"))
     specs.append(FieldSpec("seed", _TOP["seed"], preset.seed, "seed"))

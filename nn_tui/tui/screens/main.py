@@ -113,6 +113,7 @@ class MainScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#dataset-list").focus()  # arrows browse datasets from the first key on
         self._after_preset(probe=False)
         # Loading the dataset (numpy) waits for the first frame, so the screen appears at once.
         self.call_after_refresh(self._schedule_probe)
@@ -383,6 +384,7 @@ class MainScreen(Screen):
     # ------------------------------------------------------------ actions
 
     def action_show_tab(self, tab: str) -> None:
+        self.set_focus(None)  # else hiding the focused widget would drop the focus set below
         self.query_one(TabbedContent).active = tab
         focus_target = {"tab-data": "#dataset-list", "tab-network": "#layers", "tab-train": None,
                         "tab-inside": "#insight-tabs Tabs"}[tab]
