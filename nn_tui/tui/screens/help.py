@@ -48,7 +48,7 @@ HELP = """\
                [b]v[/] shows the validation points too
   Health       per layer: gradient and weight norms, step size, dead / saturated units, and what to try
   Network      neurons and weights (blue +, orange −); a forward pass of one sample, neuron by neuron
-               [b]\[[/] [b]][/] previous / next sample;  [b]f[/] type your own input
+               [b]\\[[/] [b]][/] previous / next sample;  [b]f[/] type your own input
   Truth table  and / or / xor: the four rows, the model's answers, and whether it is solved
   Confusion    true against predicted class on the validation rows
 
