@@ -78,6 +78,17 @@ async def test_keyboard_builds_a_network_and_the_summary_follows(make_app):
         assert screen.preset.layers == []
         assert table.total_parameters == 3  # 2 weights + 1 bias
 
+        # The mouse: buttons under the table, and a click on a cell of the layer under the cursor.
+        await pilot.click("#btn-add")
+        assert screen.preset.layers == [LayerSpec(8, "relu")] and table.cursor_row == 1
+        x_activation = sum(c.get_render_width(table) for c in table.ordered_columns[:2]) + 1
+        x_bn = sum(c.get_render_width(table) for c in table.ordered_columns[:4]) + 1
+        await pilot.click(LayerTable, offset=(x_activation, 2))  # header line, then input, then layer 1
+        await pilot.click(LayerTable, offset=(x_bn, 2))
+        assert screen.preset.layers == [LayerSpec(8, "leaky_relu", batch_norm=True)]
+        await pilot.click(LayerTable, offset=(x_activation, 3))  # another row: the click only moves there
+        assert table.cursor_row == 2 and screen.preset.layers[0].activation == "leaky_relu"
+
 
 async def test_refused_input_is_explained_and_never_applied(make_app):
     app = make_app(small_preset())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -235,10 +236,26 @@ class LayerTable(DataTable):
         if i is not None:
             self.post_message(self.EditRequested(self, "dropout", i))
 
+    async def _on_click(self, event: events.Click) -> None:
+        """A click on the layer already under the cursor acts on the clicked cell (DataTable only does so
+        when the same cell is clicked twice)."""
+        meta = event.style.meta
+        row_before, column_before = self.cursor_coordinate
+        await super()._on_click(event)
+        event.prevent_default()  # DataTable's own handler has run (above); do not let Textual run it again
+        row, column = meta.get("row"), meta.get("column")
+        if row is None or column is None or row < 0 or column < 0:
+            return
+        if row == row_before and column != column_before:
+            self._act_on_column(column)
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """A click on the highlighted row acts on the clicked cell."""
+        """Enter is bound to typing the units; a second click on the same cell acts on it."""
         event.stop()
-        column = COLUMNS[self.cursor_coordinate.column] if self.cursor_coordinate.column < len(COLUMNS) else "out"
+        self._act_on_column(self.cursor_coordinate.column)
+
+    def _act_on_column(self, index: int) -> None:
+        column = COLUMNS[index] if index < len(COLUMNS) else "out"
         if column == "activation":
             self.action_cycle_activation(1)
         elif column == "dropout":
