@@ -150,14 +150,22 @@ class Trainer:
             self.model.train()
         return values
 
-    def _scores(self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _metric_target(self, y: torch.Tensor) -> torch.Tensor:
+        """What predictions are compared with: class indices (BCE targets are 0.0/1.0 in a column)."""
+        return y[:, 0].long() if self.metric == "val_accuracy" and self.loss_name == "bce" else y
+
+    def _scores(
+        self, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor, target: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean loss, metric) of one whole-set output; `* n / n` keeps the chunked loop's arithmetic."""
         n = len(out)
         loss_mean = loss * n / n
         if self.metric == "val_accuracy":
+            if target is None:
+                target = self._metric_target(y)
             if self.loss_name == "bce":
-                return loss_mean, ((out[:, 0] > 0).long() == y[:, 0].long()).sum() / n
-            return loss_mean, (out.argmax(1) == y).sum() / n
+                return loss_mean, ((out[:, 0] > 0) == target).sum() / n  # bool == 0/1: the same count
+            return loss_mean, (out.argmax(1) == target).sum() / n
         sst = ((y - y.mean(0)) ** 2).sum(0).clamp_min(1e-12)
         return loss_mean, (1 - ((out - y) ** 2).sum(0) / sst).mean()
 
@@ -207,9 +215,12 @@ class Trainer:
             steps == 1 and self.X_val is X and self.y_val is y and not self._mode_matters and n <= EVAL_CHUNK
         )
         pending: tuple[torch.Tensor, list[int]] | None = None
+        target = self._metric_target(y) if reuse_forward else None
 
         for epoch in range(start_epoch, t.epochs + 1):
-            shuffle_state = self.generator.get_state()  # replays this epoch's order if stopped and resumed
+            # Replays this epoch's order if stopped and resumed; a full-batch epoch draws nothing, so its
+            # state is only read if it stops (a 5 KB copy per epoch is a real cost for a 4-row network).
+            shuffle_state = self.generator.get_state() if steps > 1 else None
             loss_sum = torch.zeros((), device=self.device)
             perm = torch.randperm(n, device=self.device, generator=self.generator) if steps > 1 else None
             epoch_t0 = time.perf_counter()
@@ -259,7 +270,8 @@ class Trainer:
                     )
             if control.stop_requested:
                 self.stopped_within_epoch = {
-                    "epoch": epoch, "step": -(-seen // bs), "seen": seen, "loss_sum": loss_sum, "shuffle_state": shuffle_state
+                    "epoch": epoch, "step": -(-seen // bs), "seen": seen, "loss_sum": loss_sum,
+                    "shuffle_state": shuffle_state if shuffle_state is not None else self.generator.get_state(),
                 }
                 status, message = "stopped", f"stopped by request during epoch {epoch}"
                 break
@@ -268,10 +280,10 @@ class Trainer:
                 out = forward(X)
                 next_loss = loss_fn(out, y)
                 pending = (next_loss, [p._version for p in params])
-                with torch.no_grad():
-                    val_loss, metric, loss_total = torch.stack(
-                        [*self._scores(out.detach(), y, next_loss.detach()), loss_sum]
-                    ).tolist()
+                # Detached inputs: no graph is built, so no grad-mode switch is needed.
+                val_loss, metric, loss_total = torch.stack(
+                    [*self._scores(out.detach(), y, next_loss.detach(), target), loss_sum]
+                ).tolist()
             else:
                 val_loss, metric, loss_total = self._evaluate_tensors(self.X_val, self.y_val, loss_sum).tolist()
             train_loss = loss_total / max(seen, 1)
