@@ -11,7 +11,25 @@ from nn_tui.core.preset import bundled_presets, load_preset
 from nn_tui.core.errors import UserError
 
 
-class NNTuiCommands(Provider):
+class CommandList(Provider):
+    """A palette provider whose commands are a list of (text, callback, help) from `_commands()`."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        raise NotImplementedError
+
+    async def discover(self) -> Hits:
+        for text, command, help_text in self._commands():
+            yield DiscoveryHit(text, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, help=help_text)
+
+
+class NNTuiCommands(CommandList):
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         from nn_tui.tui.screens.main import MainScreen
 
@@ -76,14 +94,3 @@ class NNTuiCommands(Provider):
             self.app.notify(str(exc), title="Cannot open", severity="error")
             return
         await screen.open_preset(preset, path)  # type: ignore[attr-defined]
-
-    async def discover(self) -> Hits:
-        for text, command, help_text in self._commands():
-            yield DiscoveryHit(text, command, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, command, help_text in self._commands():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), command, help=help_text)

@@ -10,12 +10,12 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from nn_tui.core.runs_folder import RunRecord, list_runs, loss_curves
+from nn_tui.tui.commands import CommandList
 from nn_tui.tui.insight_commands import export_commands, export_in_background
 from nn_tui.tui.run_history import format_seconds
 from nn_tui.tui.series import thin
@@ -72,7 +72,7 @@ class LossOverlay(PlotWidget):
         plt.xlabel("epoch")
 
 
-class RunsCommands(Provider):
+class RunsCommands(CommandList):
     """Palette on the runs screen: export the highlighted run."""
 
     def _commands(self):
@@ -81,17 +81,6 @@ class RunsCommands(Provider):
             return []
         record = screen.highlighted
         return export_commands(self.app, record.path if record else None, "highlighted run")
-
-    async def discover(self) -> Hits:
-        for text, command, help_text in self._commands():
-            yield DiscoveryHit(text, command, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, command, help_text in self._commands():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), command, help=help_text)
 
 
 class RunsScreen(Screen):
