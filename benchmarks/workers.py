@@ -325,10 +325,11 @@ def case_tiny(spec: dict) -> dict:
 # ---------------------------------------------------------------- case 3: app overhead
 
 
-def app_preset(epochs: int):
+def app_preset(epochs: int, threads: int = 0):
     from nn_tui.core.preset import load_preset, resolve_preset_path
 
-    return load_preset(resolve_preset_path("spiral"), [f"training.epochs={epochs}", 'training.device="cpu"'])
+    return load_preset(resolve_preset_path("spiral"), [f"training.epochs={epochs}", 'training.device="cpu"',
+                                                        f"training.threads={threads}"])
 
 
 def case_app(spec: dict) -> dict:
@@ -336,7 +337,7 @@ def case_app(spec: dict) -> dict:
     the main thread, as `nn-tui run`) or by the app (Textual headless via run_test, Train tab visible, the
     real worker thread, charts redrawn by the app's 4 Hz drain timer)."""
     impl, epochs = spec["impl"], spec["epochs"]
-    preset = app_preset(epochs)
+    preset = app_preset(epochs, spec.get("threads", 0))  # 0: nn-tui's default, as a user gets it
     warm_up(True)
     import nn_tui.tui.app  # noqa: F401 - both sides import the same things, outside the clock
 
@@ -533,18 +534,18 @@ def case_memory(spec: dict) -> dict:
 
 
 def case_app_memory(spec: dict) -> dict:
-    """The app's run history fed the events of a 1,000,000-step run (a progress point per 100 steps, an
-    epoch end per 1,000): its memory stays bounded because Series halves its resolution."""
+    """The app's run history fed the events of a 1,000,000-step run (a progress point every 10 steps, an
+    epoch end every 1,000): its memory stays bounded because Series halves its resolution."""
     import tracemalloc
 
     from nn_tui.core.events import EpochEnd, StepProgress
     from nn_tui.tui.run_history import RunHistory
 
-    steps, per_epoch, every = spec["steps"], 1000, 100
+    steps, per_epoch, every = spec["steps"], 1000, 10
     h = RunHistory(epochs_total=steps // per_epoch)
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    at_10 = None
+    marks: dict[int, float] = {}
     for s in range(every, steps + 1, every):
         epoch = (s - 1) // per_epoch + 1
         events = [StepProgress(epoch, (s - 1) % per_epoch + 1, per_epoch, s, 1.0 / s ** 0.5, 1e4)]
@@ -552,14 +553,16 @@ def case_app_memory(spec: dict) -> dict:
             events.append(EpochEnd(epoch, steps // per_epoch, 1.0 / s ** 0.5, 1.1 / s ** 0.5, "val_accuracy",
                                    0.9, 0.01, 1e4, float(s), s))
         h.apply(events)
-        if at_10 is None and s >= steps // 10:
-            at_10 = tracemalloc.get_traced_memory()[0] - base
+        for pct in (10, 25, 50, 75):
+            if pct not in marks and s >= steps * pct // 100:
+                marks[pct] = (tracemalloc.get_traced_memory()[0] - base) / 1024
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {
-        "history_kb_at_10pct": at_10 / 1024,
+        **{f"history_kb_at_{pct}pct": kb for pct, kb in marks.items()},
         "history_kb_end": (current - base) / 1024,
         "history_kb_peak": (peak - base) / 1024,
+        "progress_points_fed": steps // every,
         "running_points": len(h.running_loss),
     }
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from nn_tui.core.errors import UserError
 
-# Measured on a 2-core box (benchmarks/): one thread is as fast as two on idle cores for these
-# small models and far steadier when anything else (such as the app itself) uses the CPU.
+# Measured on a 2-core box (benchmarks/README.md, "Threads"): two threads were 10-27% faster only with
+# both cores otherwise idle, tied inside the app (its UI thread is the other load), and 3-16x slower as
+# soon as another process kept one core busy. One thread is never badly wrong, so it is the default.
 DEFAULT_THREADS = 1
 
 
