@@ -332,6 +332,17 @@ def app_preset(epochs: int, threads: int = 0):
                                                         f"training.threads={threads}"])
 
 
+async def wait_for_run(view) -> None:
+    """Until the app's run has finished, without polling: a harness that woke the UI thread 20 times a
+    second would itself take the GIL from the training thread it is measuring."""
+    import asyncio
+
+    if view.worker is not None:
+        await view.worker.wait()
+    while view.history is None or view.history.finished is None or view.active:
+        await asyncio.sleep(0.05)
+
+
 def case_app(spec: dict) -> dict:
     """The bundled spiral preset (2-32-32-2, batch 32, 800 training rows) trained headless (the core Run on
     the main thread, as `nn-tui run`) or by the app (Textual headless via run_test, Train tab visible, the
@@ -362,10 +373,10 @@ def case_app(spec: dict) -> dict:
                 async with app.run_test(size=(120, 40)) as pilot:
                     await pilot.pause()
                     t0 = time.perf_counter()
-                    await pilot.press("t")
+                    # What the t key does; pilot.press would then poll for idleness at 50 Hz for up to 1 s.
+                    app.screen.action_train()
                     view = app.screen.query_one(TrainView)
-                    while view.history is None or view.history.finished is None or view.active:
-                        await asyncio.sleep(0.05)
+                    await wait_for_run(view)
                     wall = time.perf_counter() - t0
                     chart = app.screen.query_one(LossChart)
                     return view.history.finished, wall, chart.builds, list(view.drain_seconds)

@@ -60,6 +60,10 @@ class PlotWidget(Widget):
     """
 
     min_interval = 0.5
+    # False: a finished build is shown at once. True: it waits for the owner's next `present()`, so a
+    # caller with a frame clock (the Train tab's 4 Hz drain) gets one screen update per tick, not one per
+    # chart build as well.
+    clocked = False
 
     @dataclass
     class Built(Message):
@@ -80,6 +84,8 @@ class PlotWidget(Widget):
         self.build_seconds = 0.0  # cost of the last build
         self._last_build = 0.0
         self._redraw_timer: Timer | None = None
+        self._pending: tuple[tuple, list[Strip]] | None = None  # a finished build waiting for present()
+        self.shown_at = 0.0  # when the last build went on screen
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.changed(now=True))
@@ -87,25 +93,44 @@ class PlotWidget(Widget):
     # ------------------------------------------------------------ data changes
 
     def changed(self, *, now: bool = False) -> None:
-        """The data changed: redraw (throttled, unless `now`)."""
+        """The data changed: redraw (throttled, unless `now`). A clocked chart redraws when `now`, or when its
+        owner calls `redraw()`."""
         self._data_version += 1
+        if self.clocked and not now:
+            return
         wait = self._last_build + max(self.min_interval, BUILD_BUDGET * self.build_seconds) - time.monotonic()
         if now or wait <= 0:
             self._redraw_later()
         elif self._redraw_timer is None:
             self._redraw_timer = self.set_timer(wait, self._redraw_later)
 
+    @property
+    def stale(self) -> bool:
+        """There is newer data than the picture being shown or built, and no build in flight (for a clocked
+        chart's owner)."""
+        return self._data_version != self.version and self._building is None
+
+    def redraw(self) -> None:
+        """Draw the newest data now (a clocked chart's owner decides when)."""
+        self._redraw_later()
+
     def _redraw_later(self) -> None:
         if self._redraw_timer is not None:
             self._redraw_timer.stop()
         self._redraw_timer = None
         self.version = self._data_version
-        self.refresh()
+        if self.is_on_screen:
+            # Start the build now: a refresh() would first repaint the old picture for nothing.
+            if self._update():
+                self.refresh()
+        else:
+            self.refresh()  # drawn (and built) when it is next shown
 
     @property
     def settled(self) -> bool:
         """Showing the newest data at the current size (for tests and snapshots)."""
-        return self._building is None and self._redraw_timer is None and self._shown_key == self._key()
+        return (self._building is None and self._redraw_timer is None and self._pending is None
+                and self._shown_key == self._key())
 
     # ------------------------------------------------------------ drawing
 
@@ -129,17 +154,21 @@ class PlotWidget(Widget):
             return line if line.cell_length == width else line.crop_extend(0, width, self.rich_style)
         return Strip.blank(width, self.rich_style)
 
-    def _update(self) -> None:
-        """Show a placeholder at once, or start building the chart for the current data and size."""
+    def _update(self) -> bool:
+        """Show a placeholder at once (returns True: repaint), or start building the chart for the current
+        data and size."""
         key = self._key()
         if key == self._shown_key:
-            return
+            return False
         width, height = self.size
         text = self.placeholder()
         if text is not None or width < 12 or height < 5:
+            self._pending = None
             self._shown_key, self._shown = key, self._placeholder_lines(text or "", width, height)
-        elif self._building is None:
+            return True
+        if self._building is None and (self._pending is None or self._pending[0] != key):
             self._start_build(key, width, height)
+        return False
 
     def _placeholder_lines(self, text: str, width: int, height: int) -> list[Strip]:
         style = self.rich_style
@@ -166,7 +195,7 @@ class PlotWidget(Widget):
 
     def _build(self, key: tuple, width: int, height: int, data: Any, colors: dict) -> None:
         """Worker thread: plotext only, no widget state but the figure this widget owns."""
-        started = time.monotonic()
+        started = time.thread_time()
         try:
             if self._plot is None:
                 from textual_plotext.plot import Plot
@@ -188,7 +217,7 @@ class PlotWidget(Widget):
         console = self._rich_console
         options = console.options.update(width=width, height=height, no_wrap=True, overflow="crop")
         lines = [Strip(line, width) for line in console.render_lines(text, options, pad=True)]
-        self.post_message(self.Built(key, lines, time.monotonic() - started))
+        self.post_message(self.Built(key, lines, time.thread_time() - started))
 
     def on_plot_widget_built(self, event: PlotWidget.Built) -> None:
         event.stop()
@@ -196,8 +225,21 @@ class PlotWidget(Widget):
         self._last_build = time.monotonic()
         self.build_seconds = event.seconds
         self.builds += 1
-        self._shown_key, self._shown = event.key, event.lines
-        self.refresh()  # shows it, or starts the next build if newer data or a new size arrived meanwhile
+        self._pending = (event.key, event.lines)
+        if not self.clocked:
+            self.present()
+
+    def present(self) -> bool:
+        """Show the finished build, if there is one (returns True); then start the next if a new size (or,
+        unclocked, newer data) arrived meanwhile."""
+        if self._pending is None:
+            return False
+        (self._shown_key, self._shown), self._pending = self._pending, None
+        self.shown_at = time.monotonic()
+        self.refresh()
+        if self.is_on_screen:
+            self._update()
+        return True
 
     def snapshot(self, width: int, height: int) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -112,7 +112,9 @@ class InsightView(Vertical):
     def on_mount(self) -> None:
         self.query_one("#network-legend", Static).update(legend_markup(self))
         self._show_empty()
-        self.set_interval(POLL_SECONDS, self._poll)
+        # Polled only while shown: a hidden view wakes nobody (every wake-up of the UI thread takes the
+        # GIL from a training thread); showing it polls at once.
+        self._poll_timer = self.set_interval(POLL_SECONDS, self._poll, pause=not self._shown)
 
     # ------------------------------------------------------------ input
 
@@ -144,8 +146,8 @@ class InsightView(Vertical):
             self.sample_index = 0
             self.typed_input = None
             self.screen.refresh_bindings()
-        self._status()
-        if self._shown:
+        if self._shown:  # a hidden view does nothing (its status line too waits for on_show)
+            self._status()
             self._compute(snapshot)
 
     def clear(self) -> None:
@@ -156,11 +158,17 @@ class InsightView(Vertical):
 
     def on_show(self) -> None:
         self._shown = True
-        if self.snapshot is not None and self.snapshot is not self._drawn:
-            self._compute(self.snapshot)
+        self._poll_timer.resume()
+        followed = self._followed
+        self._poll()
+        if self._followed is followed:  # nothing new since it was hidden: draw what it has, if not yet drawn
+            self._status()
+            if self.snapshot is not None and self.snapshot is not self._drawn:
+                self._compute(self.snapshot)
 
     def on_hide(self) -> None:
         self._shown = False
+        self._poll_timer.pause()
 
     def on_resize(self) -> None:
         if self.snapshot is None:

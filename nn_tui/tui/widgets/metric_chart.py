@@ -14,8 +14,14 @@ class MetricChart(PlotWidget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.history: RunHistory | None = None
+        self._seen: tuple | None = None
 
     def show(self, history: RunHistory | None) -> None:
+        seen = (id(history), history.metric_values.count if history is not None else 0,
+                history is not None and history.finished is not None)
+        if history is self.history and seen == self._seen:
+            return  # nothing new to draw (the drain calls this whenever anything in the run changed)
+        self._seen = seen
         self.history = history
         if history is not None:
             title = "validation accuracy" if history.metric == "val_accuracy" else "validation R²"

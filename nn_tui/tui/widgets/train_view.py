@@ -28,6 +28,14 @@ from nn_tui.tui.widgets.metrics_panel import MetricsPanel, Readout
 from nn_tui.tui.widgets.setup_panel import SetupPanel
 
 DRAIN_SECONDS = 0.25
+# While training, chart builds (plotext, on a worker thread) may take at most this share of the time: they
+# hold the GIL that a small network's training loop needs, so their cost comes out of training one for one.
+CHART_SHARE = 0.02
+# Likewise the UI thread's own work while training (mostly Textual's screen updates, 3-12 ms a frame for this
+# screen): readouts refresh every tick (4 Hz) while that stays under this share of the time, else less often,
+# but at least twice a second.
+UI_SHARE = 0.03
+FRAME_SECONDS_MAX = 0.5
 DEVICE_SECONDS = 1.0
 ACTIVE = ("starting", "training", "paused", "stopping")
 
@@ -51,6 +59,11 @@ class TrainView(Vertical):
         self._run_io: tuple[int | None, int | None] = (None, None)
         self.device_report: DeviceReport | None = None
         self.drain_seconds: list[float] = []  # UI time spent per drain, for measurements
+        self._next_chart_at = 0.0  # monotonic time before which no chart build starts (while training)
+        self._next_frame_at = 0.0  # ... before which readouts are not redrawn (while training)
+        self._tick_cpu = time.thread_time()  # UI-thread CPU time at the last tick
+        self._framed = False  # the last tick redrew the readouts
+        self.frame_cost = 0.0  # UI-thread CPU seconds per tick with a redraw (smoothed), for the frame budget
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="train-main"):
@@ -64,6 +77,9 @@ class TrainView(Vertical):
         yield Readout("", id="run-line")
 
     def on_mount(self) -> None:
+        # One screen update per drain tick: finished chart builds and device samples wait for it.
+        self.query_one(LossChart).clocked = True
+        self.query_one(MetricChart).clocked = True
         self.query_one(LossChart).set_log_scale(False)
         self.query_one(MetricChart).border_title = "validation accuracy / R²"
         self.query_one(MetricsPanel).border_title = "run"
@@ -72,7 +88,7 @@ class TrainView(Vertical):
         self.query_one(MetricChart).show(None)
         self._refresh_readouts()
         self.query_one(DevicePanel).show(None, self._device())
-        self.set_interval(DRAIN_SECONDS, self.drain)
+        self.set_interval(DRAIN_SECONDS, lambda: self.drain(force=False))
         self._sample_devices()
         self.screen.refresh_bindings()
 
@@ -210,8 +226,13 @@ class TrainView(Vertical):
 
     # ------------------------------------------------------------ throttled UI updates
 
-    def drain(self) -> None:
+    def drain(self, force: bool = True) -> None:
+        """Take the trainer's events and show them. The 4 Hz timer calls it with force=False: then, while
+        training, the readouts are redrawn only as often as the frame budget allows."""
         t0 = time.perf_counter()
+        if not self._frame_due(force):
+            return  # the events wait in the deque for the next redraw (state changes never wait: see _frame_due)
+        self._present()
         events = []
         sink = self._events
         while sink:
@@ -238,8 +259,41 @@ class TrainView(Vertical):
             self.query_one(MetricChart).show(h)
         if self.active or events:
             self._refresh_readouts()
+            self._framed = True
         if events:
             self.drain_seconds.append(time.perf_counter() - t0)
+
+    def _frame_due(self, force: bool) -> bool:
+        """Redraw on this tick? Always, but while training only once the last redraw's cost has been paid
+        for: a redraw costing c seconds of UI-thread CPU comes c / UI_SHARE seconds after the previous."""
+        cpu = time.thread_time()
+        spent, self._tick_cpu = cpu - self._tick_cpu, cpu
+        if self._framed:  # the UI thread's CPU since the last tick went mostly on that tick's redraw
+            self.frame_cost = spent if self.frame_cost == 0 else 0.7 * self.frame_cost + 0.3 * spent
+            self._framed = False
+        now = time.monotonic()
+        if force or self.state != "training":
+            return True
+        if now < self._next_frame_at:
+            return False
+        wait = min(max(self.frame_cost / UI_SHARE, DRAIN_SECONDS), FRAME_SECONDS_MAX)
+        self._next_frame_at = now + wait - DRAIN_SECONDS / 2  # due on the first tick after `wait`
+        return True
+
+    def _present(self) -> None:
+        """What finished since the last tick goes on screen together (one screen update, not several)."""
+        now = time.monotonic()
+        charts = (self.query_one(LossChart), self.query_one(MetricChart))
+        for chart in charts:
+            if chart.present() and self.active:
+                self._next_chart_at = max(self._next_chart_at, now + chart.build_seconds / CHART_SHARE)
+        if now >= self._next_chart_at or not self.active:
+            stale = [chart for chart in charts if chart.stale]
+            if stale:  # the one that has waited longest
+                min(stale, key=lambda chart: chart.shown_at).redraw()
+        if self._device_pending:
+            self._device_pending = False
+            self.query_one(DevicePanel).show(self.device_report, self._device())
 
     def _announce(self, finished: RunFinished) -> None:
         if finished.status in ("diverged", "failed"):
@@ -334,11 +388,11 @@ class TrainView(Vertical):
                 monitor.close()
 
     _device_for_thread: str | None = None
+    _device_pending = False
 
     @on(DeviceSampled)
     def _device_sampled(self, event: DeviceSampled) -> None:
         event.stop()
         self.device_report = event.report
-        device = self._device()
-        self._device_for_thread = device
-        self.query_one(DevicePanel).show(event.report, device)
+        self._device_for_thread = self._device()
+        self._device_pending = True  # shown at the next drain tick
