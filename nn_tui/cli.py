@@ -215,6 +215,14 @@ def _resume(preset, run_dir, epochs, device, threads, set_, seed):
 
 
 def main() -> None:
+    if len(sys.argv) == 1:
+        # `nn-tui` alone opens the app without building the command-line parser: typer's parameter handling
+        # imports pydantic, about 0.2 s before the app's first frame.
+        try:
+            launch_app(None)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        return
     try:
         app()
     except UserError as exc:  # a user error raised outside a command's own handling

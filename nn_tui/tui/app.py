@@ -64,6 +64,8 @@ class NNTuiApp(App):
         self.torch_state = "cold"  # cold -> loading -> ready (background warm-up)
         self._started = time.monotonic()
         self._last_input = 0.0
+        self.first_frame_ready = False
+        self._after_first_frame: list[Callable[[], object]] = []
 
     def on_mount(self) -> None:
         # Fewer, cheaper garbage collections: rendering makes many short-lived objects, and with
@@ -75,6 +77,23 @@ class NNTuiApp(App):
             # milliseconds that keys would wait through. So it starts once the user has left the
             # keyboard alone for a moment (and the first screen is up); Train later starts at once.
             self._warm_up_timer = self.set_interval(0.25, self._maybe_warm_up)
+
+    def after_first_frame(self, callback: Callable[[], object]) -> None:
+        """Run `callback` once the first frame is painted (at once, after a refresh, if it already is):
+        the hidden tabs mount then (widgets.deferred.Deferred), so the first frame does not wait for them."""
+        if self.first_frame_ready:
+            self.call_after_refresh(callback)
+        else:
+            self._after_first_frame.append(callback)
+
+    def on_ready(self) -> None:
+        # Textual sends Ready when start-up is done; the screen's first refresh happened while start-up
+        # still held screen updates, so paint it now, and mount what waited once that is painted.
+        self.first_frame_ready = True
+        self.screen.refresh()
+        waiting, self._after_first_frame = self._after_first_frame, []
+        for callback in waiting:
+            self.call_after_refresh(callback)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
@@ -121,6 +140,7 @@ class NNTuiApp(App):
     async def action_quit(self) -> None:
         """Stop a running training first (its run folder is saved as "stopped"), then exit."""
         main = self.main_screen
-        if main is not None and main.train_view.active:
-            await main.train_view.stop_and_wait(timeout=2.0)
+        tv = main.train_view_if_mounted if main is not None else None
+        if tv is not None and tv.active:
+            await tv.stop_and_wait(timeout=2.0)
         self.exit()

@@ -36,13 +36,13 @@ class NNTuiCommands(CommandList):
         screen = self.screen
         if not isinstance(screen, MainScreen):
             return []
-        tv = screen.train_view
+        tv = screen.train_view_if_mounted  # None just after the first frame
         out: list[tuple[str, Callable[[], object], str]] = [
             ("Open preset file…", screen.action_open, "load a .toml preset (ctrl+o)"),
             ("Save preset", screen.action_save, "save the setup as a preset TOML (ctrl+s)"),
             ("Save preset as…", screen.action_save_as, "save the setup under a new file name"),
         ]
-        if tv.active:
+        if tv is not None and tv.active:
             out.append(("Stop training", screen.action_stop, "stop the run; it is saved as stopped (x)"))
             if tv.state == "training":
                 out.append(("Pause training", screen.action_pause, "space"))
@@ -52,7 +52,8 @@ class NNTuiCommands(CommandList):
         else:
             out.append(("Train", screen.action_train, "train the current setup in a new run (t)"))
             out += self._resume_commands()
-        out.append(("Toggle log scale of the loss chart", screen.action_log_scale, "l"))
+        if tv is not None:
+            out.append(("Toggle log scale of the loss chart", screen.action_log_scale, "l"))
         from nn_tui.tui.insight_commands import insight_commands
 
         out += insight_commands(screen)  # compare runs; export the last run
@@ -84,7 +85,7 @@ class NNTuiCommands(CommandList):
             self.app.notify(str(exc), title="Cannot resume", severity="error")
             return
         screen.action_show_tab("tab-train")  # type: ignore[attr-defined]
-        screen.train_view.start(preset, resume_dir=str(path))  # type: ignore[attr-defined]
+        screen.when_mounted(lambda: screen.train_view.start(preset, resume_dir=str(path)))  # type: ignore[attr-defined]
 
     async def _open_bundled(self, path) -> None:
         screen = self.screen

@@ -61,7 +61,7 @@ def insight_commands(screen: Any) -> list[tuple[str, Callable[[], Any], str]]:
         ("Compare runs", lambda: app.push_screen(RunsScreen(getattr(app, "runs_dir", "runs"))),
          "past runs in the runs folder; select two or more to overlay their loss curves"),
     ]
-    tv = getattr(screen, "train_view", None)
+    tv = getattr(screen, "train_view_if_mounted", None)
     history = getattr(tv, "history", None)
     if tv is not None and not tv.active and history is not None and history.finished is not None:
         out += export_commands(app, history.run_dir)

@@ -179,3 +179,53 @@ async def test_editing_during_a_run_and_restarting_it(make_app):
         assert tv.state in ("starting", "training")
         await pilot.press("x")
         await wait_for(pilot, lambda: tv.state == "finished")
+
+
+async def test_train_key_before_the_train_tab_has_mounted_still_trains(make_app):
+    """The Network, Train and Inside tabs mount just after the first frame; a t pressed before that waits
+    for them instead of failing or being lost."""
+    fake = FakeTrainer()
+    app = make_app(small_preset(epochs=3), trainer=fake)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        mounted_at_first_key = screen.all_mounted
+        screen.action_train()  # what the t key runs, before any pause
+        tv = await train_view(pilot)
+        await wait_for(pilot, lambda: tv.state == "finished")
+        assert len(fake.calls) == 1 and tv.history.epoch == 3
+        assert app.screen.query_one("TabbedContent").active == "tab-train"
+    # The point of the test is the early key; if mounting ever became synchronous it would still pass, so
+    # say which case ran.
+    print(f"deferred tabs mounted at the first key: {mounted_at_first_key}")
+    assert not mounted_at_first_key
+
+
+async def test_readouts_redraw_less_often_when_a_redraw_is_expensive(make_app):
+    """While training, readouts redraw on every 4 Hz tick while a redraw's UI-thread cost stays within the
+    budget, else less often, but at least twice a second."""
+    from nn_tui.tui.widgets.train_view import DRAIN_SECONDS, FRAME_SECONDS_MAX
+
+    app = make_app(small_preset())
+    async with app.run_test(size=(100, 30)) as pilot:
+        tv = await train_view(pilot)
+
+        def ticks_between_redraws(cost: float) -> int:
+            """Simulated ticks (the clock moved on by one tick each) from one redraw to the next."""
+            tv.state, tv._framed, tv.frame_cost, tv._next_frame_at = "training", False, cost, 0.0
+            assert tv._frame_due(force=False)
+            ticks = 1
+            while True:
+                tv._next_frame_at -= DRAIN_SECONDS
+                if tv._frame_due(force=False):
+                    return ticks
+                ticks += 1
+
+        assert ticks_between_redraws(0.001) == 1  # 1 ms a redraw: every tick
+        assert ticks_between_redraws(0.012) == 2  # 12 ms: every other tick (3% of 0.5 s = 15 ms)
+        assert ticks_between_redraws(1.0) == round(FRAME_SECONDS_MAX / DRAIN_SECONDS)  # at least twice a second
+        # Forced redraws (a finished run) and paused or idle views are never held back.
+        tv.state, tv._next_frame_at = "training", float("inf")
+        assert tv._frame_due(force=True)
+        tv.state = "paused"
+        assert tv._frame_due(force=False)
+        tv.state = "idle"

@@ -10,7 +10,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.lazy import Lazy
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from nn_tui.core.datasets import DatasetInfo, all_datasets
@@ -29,6 +28,7 @@ from nn_tui.tui.messages import DataProbed, TorchReady
 from nn_tui.tui.probe import needs_probe, probe
 from nn_tui.tui.setup_specs import data_specs, effective_loss, known_shape, training_specs, valid_losses
 from nn_tui.tui.widgets.dataset_panel import DatasetPanel
+from nn_tui.tui.widgets.deferred import Deferred
 from nn_tui.tui.widgets.field_form import FieldForm
 from nn_tui.tui.widgets.insight_view import InsightView
 from nn_tui.tui.widgets.layer_stack import LayerStack
@@ -83,6 +83,7 @@ class MainScreen(Screen):
         self._options_memory: dict[str, dict] = {}
         self.saved_text: str | None = None  # what was last saved/opened, to tell unsaved changes
         self._split: tuple[int, int] | None = None
+        self._when_mounted: list = []  # callbacks waiting for the deferred tabs (see when_mounted)
         self._labels: list[str] | None = None
         self._set_shape_from_registry()
 
@@ -96,7 +97,7 @@ class MainScreen(Screen):
                     self.datasets, self.preset.data.dataset, data_specs(self.preset, self.dataset_info), id="dataset-panel"
                 )
             with TabPane("2 Network", id="tab-network"):
-                with Lazy(Horizontal(id="network")):
+                with Deferred(Horizontal(id="network")):
                     stack = self._layer_stack = LayerStack(self.preset.layers, id="layer-stack")
                     stack.border_title = "layers · model summary"
                     yield stack
@@ -106,10 +107,10 @@ class MainScreen(Screen):
                             training_specs(self.preset, self.data_task, self.n_classes, self.devices), id="training-form"
                         )
             with TabPane("3 Train", id="tab-train"):
-                # Mounted just after the first frame: charts and device polling are not needed to start.
-                yield Lazy(TrainView(id="train-view"))
+                # Mounted once the first frame is painted: charts and device polling are not needed to start.
+                yield Deferred(TrainView(id="train-view"))
             with TabPane("4 Inside", id="tab-inside"):
-                yield Lazy(InsightView(id="insight-view", source=self._latest_insight))
+                yield Deferred(InsightView(id="insight-view", source=self._latest_insight))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -137,6 +138,31 @@ class MainScreen(Screen):
     @property
     def train_view(self) -> TrainView:
         return self.query_one(TrainView)
+
+    @property
+    def train_view_if_mounted(self) -> TrainView | None:
+        """None in the moment after the first frame, before the Train tab has mounted."""
+        return self.query_one_optional(TrainView)
+
+    @property
+    def all_mounted(self) -> bool:
+        return not self.query(Deferred)
+
+    def when_mounted(self, callback) -> None:
+        """Run `callback` now if the Network, Train and Inside tabs are mounted, else once they are: they mount
+        just after the first frame, and a key pressed before that must still do what it says."""
+        if self.all_mounted:
+            callback()
+        else:
+            self._when_mounted.append(callback)
+
+    @on(Deferred.Mounted)
+    def _deferred_mounted(self, event: Deferred.Mounted) -> None:
+        event.stop()
+        if self.all_mounted:
+            waiting, self._when_mounted = self._when_mounted, []
+            for callback in waiting:
+                callback()
 
     def _latest_insight(self) -> object:
         """For the Inside tab: the last run's latest network snapshot (None before a run)."""
@@ -389,8 +415,11 @@ class MainScreen(Screen):
         focus_target = {"tab-data": "#dataset-list", "tab-network": "#layers", "tab-train": None,
                         "tab-inside": "#insight-tabs Tabs"}[tab]
         if focus_target:
-            target = self.query_one(focus_target)
-            self.call_after_refresh(target.focus)  # focusable once its tab is shown
+            def focus() -> None:
+                if self.query_one(TabbedContent).active == tab:  # unless another tab was chosen meanwhile
+                    self.call_after_refresh(self.query_one(focus_target).focus)  # focusable once shown
+
+            self.when_mounted(focus)
         else:
             self.set_focus(None)
 
@@ -402,6 +431,9 @@ class MainScreen(Screen):
         return out
 
     def action_train(self) -> None:
+        if not self.all_mounted:
+            self.when_mounted(self.action_train)
+            return
         if self.train_view.active:
             return
         refused = self.refused_fields()
