@@ -397,6 +397,83 @@ def case_app(spec: dict) -> dict:
     return out
 
 
+def case_app_pairs(spec: dict) -> dict:
+    """Headless and in-app runs of the spiral preset alternated in ONE process (after one warm-up run of
+    each), the order flipping every pair: this machine's speed drifts by up to +-20% over tens of seconds,
+    so two runs next to each other in one process compare best. For the app runs it also measures where
+    the process's CPU went while the trainer's clock ran: the training thread's share, the rest being the
+    UI thread, chart builds and device sampling."""
+    import asyncio
+    import resource
+
+    epochs, pairs = spec["epochs"], spec["pairs"]
+    preset = app_preset(epochs, spec.get("threads", 0))
+    warm_up(True)
+    from nn_tui.core.events import RunFinished, RunStarted
+    from nn_tui.core.run import Run, prepare_run
+    from nn_tui.tui.app import NNTuiApp
+    from nn_tui.tui.trainers import train_with_torch
+    from nn_tui.tui.widgets.loss_chart import LossChart
+    from nn_tui.tui.widgets.metric_chart import MetricChart
+    from nn_tui.tui.widgets.train_view import TrainView
+
+    rows = 800  # the spiral preset's training rows
+
+    def process_cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    def headless() -> float:
+        with tempfile.TemporaryDirectory() as out:
+            finished = Run(prepare_run(preset), out_dir=out).execute()
+        return rows * epochs / finished.seconds
+
+    def in_app() -> dict:
+        cpu: dict[str, float] = {}
+
+        def trainer(preset, *, on_event, **kwargs):
+            def event(e) -> None:  # on the training thread: its CPU clock, from the trainer's clock start to end
+                if isinstance(e, RunStarted):
+                    cpu["p0"], cpu["t0"] = process_cpu(), time.thread_time()
+                elif isinstance(e, RunFinished):
+                    cpu["train"], cpu["process"] = time.thread_time() - cpu["t0"], process_cpu() - cpu["p0"]
+                on_event(e)
+
+            return train_with_torch(preset, on_event=event, **kwargs)
+
+        async def drive(out: str):
+            app = NNTuiApp(preset=preset, runs_dir=out, warm_torch=False, trainer=trainer)
+            async with app.run_test(size=(120, 40)) as pilot:
+                await pilot.pause()
+                app.screen.action_train()  # what the t key does (pilot.press would poll for idleness at 50 Hz)
+                view = app.screen.query_one(TrainView)
+                await wait_for_run(view)
+                builds = app.screen.query_one(LossChart).builds + app.screen.query_one(MetricChart).builds
+                return view.history.finished, builds, view.redraws
+
+        with tempfile.TemporaryDirectory() as out:
+            finished, builds, redraws = asyncio.run(drive(out))
+        if finished.status != "completed":
+            raise RuntimeError(f"run ended {finished.status}: {finished.message}")
+        return {"sps": rows * epochs / finished.seconds, "train_share": cpu["train"] / cpu["process"],
+                "chart_builds_per_sec": builds / finished.seconds, "redraws_per_sec": redraws / finished.seconds}
+
+    in_app()  # warm-up: the first app in a process pays one-off costs (styles, imports)
+    headless()
+    a: list[float] = []
+    b: list[dict] = []
+    for i in range(pairs):
+        if i % 2 == 0:
+            a.append(headless())
+            b.append(in_app())
+        else:
+            b.append(in_app())
+            a.append(headless())
+        print(f"pair {i + 1}: headless {a[-1]:.0f}  app {b[-1]['sps']:.0f}", file=sys.stderr, flush=True)
+    return {"headless": a, "app": [r["sps"] for r in b],
+            **{k: [r[k] for r in b] for k in ("train_share", "chart_builds_per_sec", "redraws_per_sec")}}
+
+
 # ---------------------------------------------------------------- case 4: first frame
 
 
@@ -659,6 +736,7 @@ CASES = {
     "mnist": case_mnist,
     "tiny": case_tiny,
     "app": case_app,
+    "app_pairs": case_app_pairs,
     "first_frame": case_first_frame,
     "torch_at_first_frame": case_torch_at_first_frame,
     "memory": case_memory,

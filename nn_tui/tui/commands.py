@@ -44,7 +44,7 @@ class NNTuiCommands(CommandList):
         ]
         if tv is not None and tv.active:
             out.append(("Stop training", screen.action_stop, "stop the run; it is saved as stopped (x)"))
-            if tv.state == "training":
+            if tv.state in ("starting", "training"):
                 out.append(("Pause training", screen.action_pause, "space"))
             if tv.state == "paused":
                 out.append(("Resume training", screen.action_resume, "space"))

@@ -393,8 +393,8 @@ class MainScreen(Screen):
             return not tv.active
         if action == "stop":
             return tv.active
-        if action == "pause":
-            return state == "training"
+        if action == "pause":  # also while starting: the run then starts paused
+            return state in ("starting", "training")
         if action in ("resume", "step"):
             return state == "paused"
         if action == "reset":
@@ -402,6 +402,21 @@ class MainScreen(Screen):
         if action == "log_scale":
             return self.query_one(TabbedContent).active == "tab-train"
         return True
+
+    RUN_ACTIONS = ("train", "stop", "pause", "resume", "step", "reset", "log_scale")
+
+    def _run_offers(self) -> tuple:
+        return tuple(self.check_action(action, ()) for action in self.RUN_ACTIONS)
+
+    def refresh_bindings(self) -> None:
+        self._offered = self._run_offers()
+        super().refresh_bindings()
+
+    def run_state_changed(self) -> None:
+        """The Train tab's state changed: refresh the Footer only if the run keys it offers changed. A Footer
+        refresh rebuilds every key (20-60 ms here), and a starting run would pay it in its first second."""
+        if self._run_offers() != getattr(self, "_offered", None):
+            self.refresh_bindings()
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
@@ -440,8 +455,14 @@ class MainScreen(Screen):
         if refused:
             self.notify("\n".join(refused), title="Fix these fields first", severity="warning")
             return
+        if self.query_one(TabbedContent).active == "tab-train":
+            self.train_view.start(self.preset)
+            return
+        # Show the Train tab first and start once it is drawn: laying it out while a small network trains
+        # would come out of the training thread's time (the GIL), and the first frames look the same.
         self.action_show_tab("tab-train")
-        self.train_view.start(self.preset)
+        preset = self.preset
+        self.call_after_refresh(lambda: self.train_view.start(preset))
 
     def action_stop(self) -> None:
         self.train_view.stop()

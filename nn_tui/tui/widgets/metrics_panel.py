@@ -42,11 +42,21 @@ class Readout(Static):
     _markup: str | None = None
 
     def show_markup(self, markup: str, *, wraps: bool = False) -> None:
-        """wraps: the text may wrap, so any change may change the height."""
+        """wraps: the text may wrap, so its height is counted at the current width."""
         if markup == self._markup:
             return
-        lines = markup.count("\n") + 1
-        self.update(markup, layout=wraps or lines != self._lines)
+        if wraps:
+            width = self.content_size.width
+            if width <= 0:
+                lines = -1  # not laid out yet: ask for a layout
+            else:
+                from textual.content import Content
+
+                plain = Content.from_markup(markup).plain
+                lines = sum(max(1, -(-len(line) // width)) for line in plain.split("\n"))
+        else:
+            lines = markup.count("\n") + 1
+        self.update(markup, layout=lines < 0 or lines != self._lines)
         self._lines, self._markup = lines, markup
 
 

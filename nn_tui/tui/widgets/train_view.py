@@ -59,6 +59,7 @@ class TrainView(Vertical):
         self._run_io: tuple[int | None, int | None] = (None, None)
         self.device_report: DeviceReport | None = None
         self.drain_seconds: list[float] = []  # UI time spent per drain, for measurements
+        self.redraws = 0  # readout redraws while training, for measurements
         self._next_chart_at = 0.0  # monotonic time before which no chart build starts (while training)
         self._next_frame_at = 0.0  # ... before which readouts are not redrawn (while training)
         self._tick_cpu = time.thread_time()  # UI-thread CPU time at the last tick
@@ -124,7 +125,7 @@ class TrainView(Vertical):
         return True
 
     def pause(self) -> None:
-        if self.control is not None and self.state == "training":
+        if self.control is not None and self.state in ("starting", "training"):
             self.control.pause()
             self._paused_at = time.monotonic()
             self.state = "paused"
@@ -190,7 +191,8 @@ class TrainView(Vertical):
         self._paused_at = None
 
     def watch_state(self, _old: str, _new: str) -> None:
-        self.screen.refresh_bindings()
+        screen = self.screen
+        getattr(screen, "run_state_changed", screen.refresh_bindings)()
 
     # ------------------------------------------------------------ the worker
 
@@ -260,6 +262,7 @@ class TrainView(Vertical):
         if self.active or events:
             self._refresh_readouts()
             self._framed = True
+            self.redraws += self.state == "training"
         if events:
             self.drain_seconds.append(time.perf_counter() - t0)
 
