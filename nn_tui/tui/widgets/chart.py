@@ -3,10 +3,15 @@
 A plotext build of a large chart, and turning its ANSI text into styled lines, cost tens of
 milliseconds each. Done in `render()` that froze the UI twice a second while training. Here the
 UI thread only takes a small snapshot of the data (already thinned to about two points per
-column); a thread worker builds the finished lines (Strips), and the widget shows the previous
-picture until the new one is ready (`render_line` just hands out lines). Data changes redraw at
-most every `min_interval` seconds, and at most every 10x the last build's (wall) time: a build
-holds the GIL the trainer needs, so on a busy machine the charts slow down rather than training.
+column); a thread worker builds the finished lines (Strips, read from plotext's ANSI by a small
+parser of the few codes plotext writes), and the widget shows the previous picture until the new
+one is ready (`render_line` just hands out lines). Data changes redraw at most every
+`min_interval` seconds, and at most every 10x the last build's time: a build holds the GIL the
+trainer needs, so on a busy machine the charts slow down rather than training.
+
+A `clocked` chart leaves those decisions to its owner (the Train tab): `changed()` only records new
+data, the owner calls `redraw()` when its budget allows, and a finished build waits for the owner's
+`present()`, so it reaches the screen in the same update as the owner's readouts.
 
 plotext is imported on the first build, not at app start, so the first frame stays fast.
 """
@@ -14,6 +19,7 @@ plotext is imported on the first build, not at app start, so the first frame sta
 from __future__ import annotations
 
 import io
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +50,70 @@ def theme_rgb(widget: Widget, name: str, fallback: str = "white") -> tuple[int, 
         surface = _parse(variables.get("surface", "black"), "black")
         color = surface.blend(color.with_alpha(1), color.a)
     return color.rgb
+
+
+_SGR = re.compile("\x1b\\[([0-9;]*)m")
+
+
+def ansi_to_strips(ansi: str, width: int, height: int) -> list[Strip] | None:
+    """plotext's output as Strips, `width` cells wide and `height` lines.
+
+    plotext writes only resets, bold and 24-bit colours; parsing just that is 5-10x faster than
+    rich's general ANSI decoder plus a console render (about a third of a chart build). Returns None for
+    anything else, and the caller falls back to rich.
+    """
+    styles: dict[tuple, Style] = {}
+    strips: list[Strip] = []
+    for line in ansi.split("\n")[:height]:
+        fg = bg = None
+        bold = False
+        segments: list[Segment] = []
+        pos = 0
+        for match in _SGR.finditer(line):
+            if match.start() > pos:
+                key = (fg, bg, bold)
+                style = styles.get(key)
+                if style is None:
+                    style = styles[key] = Style(color=fg, bgcolor=bg, bold=bold or None)
+                segments.append(Segment(line[pos:match.start()], style))
+            pos = match.end()
+            params = match.group(1).split(";") if match.group(1) else ["0"]
+            i = 0
+            while i < len(params):
+                code = params[i]
+                if code in ("0", ""):
+                    fg = bg = None
+                    bold = False
+                elif code == "1":
+                    bold = True
+                elif code == "22":
+                    bold = False
+                elif code in ("38", "48") and i + 4 < len(params) and params[i + 1] == "2":
+                    color = f"rgb({params[i + 2]},{params[i + 3]},{params[i + 4]})"
+                    if code == "38":
+                        fg = color
+                    else:
+                        bg = color
+                    i += 4
+                elif code == "39":
+                    fg = None
+                elif code == "49":
+                    bg = None
+                else:
+                    return None
+                i += 1
+        if pos < len(line):
+            if "\x1b" in line[pos:]:
+                return None
+            key = (fg, bg, bold)
+            style = styles.get(key)
+            if style is None:
+                style = styles[key] = Style(color=fg, bgcolor=bg, bold=bold or None)
+            segments.append(Segment(line[pos:], style))
+        strips.append(Strip(segments).crop_extend(0, width, None))
+    while len(strips) < height:
+        strips.append(Strip.blank(width))
+    return strips
 
 
 BUILD_BUDGET = 10  # redraw at most every BUILD_BUDGET x the last build's time (builds take <= ~10% of the time)
@@ -209,7 +279,12 @@ class PlotWidget(Widget):
             plt.axes_color(colors["canvas"])
             plt.ticks_color(colors["ticks"])
             self.draw(plt, data)
-            text = Text.from_ansi(plt.build(), no_wrap=True)
+            ansi = plt.build()
+            lines = ansi_to_strips(ansi, width, height)
+            if lines is not None:
+                self.post_message(self.Built(key, lines, time.thread_time() - started))
+                return
+            text = Text.from_ansi(ansi, no_wrap=True)
         except Exception as exc:  # noqa: BLE001 - a chart that cannot be drawn says so instead of stopping the app
             text = Text(f"cannot draw this chart: {type(exc).__name__}: {exc}", style="dim")
         if self._rich_console is None:
