@@ -200,7 +200,7 @@ class PlotWidget(Widget):
     def settled(self) -> bool:
         """Showing the newest data at the current size (for tests and snapshots)."""
         return (self._building is None and self._redraw_timer is None and self._pending is None
-                and self._shown_key == self._key())
+                and self._data_version == self.version and self._shown_key == self._key())
 
     # ------------------------------------------------------------ drawing
 

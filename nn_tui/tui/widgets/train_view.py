@@ -287,10 +287,11 @@ class TrainView(Vertical):
         """What finished since the last tick goes on screen together (one screen update, not several)."""
         now = time.monotonic()
         charts = (self.query_one(LossChart), self.query_one(MetricChart))
+        training = self.state == "training"  # the budget protects a running training loop, nothing else
         for chart in charts:
-            if chart.present() and self.active:
+            if chart.present() and training:
                 self._next_chart_at = max(self._next_chart_at, now + chart.build_seconds / CHART_SHARE)
-        if now >= self._next_chart_at or not self.active:
+        if now >= self._next_chart_at or not training:
             stale = [chart for chart in charts if chart.stale]
             if stale:  # the one that has waited longest
                 min(stale, key=lambda chart: chart.shown_at).redraw()
