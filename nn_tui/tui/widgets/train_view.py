@@ -88,7 +88,8 @@ class TrainView(Vertical):
         self.query_one(LossChart).show(None)
         self.query_one(MetricChart).show(None)
         self._refresh_readouts()
-        self.query_one(DevicePanel).show(None, self._device())
+        self._device_shown = self._device()
+        self.query_one(DevicePanel).show(None, self._device_shown)
         self.set_interval(DRAIN_SECONDS, lambda: self.drain(force=False))
         self._sample_devices()
         self.screen.refresh_bindings()
@@ -295,9 +296,11 @@ class TrainView(Vertical):
             stale = [chart for chart in charts if chart.stale]
             if stale:  # the one that has waited longest
                 min(stale, key=lambda chart: chart.shown_at).redraw()
-        if self._device_pending:
+        device = self._device()
+        if self._device_pending or device != self._device_shown:  # a new sample, or the run's device became known
             self._device_pending = False
-            self.query_one(DevicePanel).show(self.device_report, self._device())
+            self._device_shown = device
+            self.query_one(DevicePanel).show(self.device_report, device)
 
     def _announce(self, finished: RunFinished) -> None:
         if finished.status in ("diverged", "failed"):
@@ -393,6 +396,7 @@ class TrainView(Vertical):
 
     _device_for_thread: str | None = None
     _device_pending = False
+    _device_shown: str | None = None
 
     @on(DeviceSampled)
     def _device_sampled(self, event: DeviceSampled) -> None:
