@@ -131,6 +131,19 @@ class NNTuiApp(App):
     def main_screen(self) -> MainScreen | None:
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """The palette's "Screenshot": Textual saves it in the user's Downloads folder, and fails where there
+        is none (a server over SSH, a container); then it goes in the current folder."""
+        if path is None:
+            try:
+                from platformdirs import user_downloads_path
+
+                downloads: Path | None = user_downloads_path()
+            except Exception:  # noqa: BLE001 - no platformdirs, or no home: use the current folder
+                downloads = None
+            path = str(downloads) if downloads is not None and downloads.is_dir() else str(Path.cwd())
+        super().action_screenshot(filename, path)
+
     def action_help(self) -> None:
         from nn_tui.tui.screens.help import HelpScreen
 

@@ -229,3 +229,18 @@ async def test_readouts_redraw_less_often_when_a_redraw_is_expensive(make_app):
         tv.state = "paused"
         assert tv._frame_due(force=False)
         tv.state = "idle"
+
+
+async def test_screenshot_goes_to_the_current_folder_when_there_is_no_downloads_folder(make_app, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    app = make_app(small_preset())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.action_screenshot()
+        await wait_for(pilot, lambda: any(tmp_path.glob("*.svg")), timeout=10)
+    assert not (home / "Downloads").exists()
+    assert "<svg" in next(tmp_path.glob("*.svg")).read_text()
