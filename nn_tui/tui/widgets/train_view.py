@@ -1,7 +1,12 @@
 """The Train tab: runs the trainer on a worker thread and shows its progress, throttled.
 
 The trainer's callback only appends to a deque; a 0.25 s timer drains it on the UI thread,
-updates the RunHistory and redraws what changed. Widgets are never touched from the thread.
+updates the RunHistory and redraws what changed, in one screen update (finished chart builds and
+device samples wait for the tick). Widgets are never touched from the thread.
+
+While a run trains, the UI's work comes out of training (a small network's loop holds the GIL), so
+it is budgeted: readouts redraw on every tick only while a redraw costs under UI_SHARE of the time
+(else every second or third tick), and chart builds take at most CHART_SHARE of it.
 """
 
 from __future__ import annotations
