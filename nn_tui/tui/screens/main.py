@@ -84,6 +84,7 @@ class MainScreen(Screen):
         self.saved_text: str | None = None  # what was last saved/opened, to tell unsaved changes
         self._split: tuple[int, int] | None = None
         self._when_mounted: list = []  # callbacks waiting for the deferred tabs (see when_mounted)
+        self._offered: tuple | None = None  # the run keys the Footer offers (see run_state_changed)
         self._labels: list[str] | None = None
         self._set_shape_from_registry()
 
@@ -415,7 +416,7 @@ class MainScreen(Screen):
     def run_state_changed(self) -> None:
         """The Train tab's state changed: refresh the Footer only if the run keys it offers changed. A Footer
         refresh rebuilds every key (20-60 ms here), and a starting run would pay it in its first second."""
-        if self._run_offers() != getattr(self, "_offered", None):
+        if self._run_offers() != self._offered:
             self.refresh_bindings()
 
     @on(TabbedContent.TabActivated)
