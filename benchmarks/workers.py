@@ -343,132 +343,100 @@ async def wait_for_run(view) -> None:
         await asyncio.sleep(0.05)
 
 
-def case_app(spec: dict) -> dict:
-    """The bundled spiral preset (2-32-32-2, batch 32, 800 training rows) trained headless (the core Run on
-    the main thread, as `nn-tui run`) or by the app (Textual headless via run_test, Train tab visible, the
-    real worker thread, charts redrawn by the app's 4 Hz drain timer)."""
-    impl, epochs = spec["impl"], spec["epochs"]
-    preset = app_preset(epochs, spec.get("threads", 0))  # 0: nn-tui's default, as a user gets it
-    warm_up(True)
-    import nn_tui.tui.app  # noqa: F401 - both sides import the same things, outside the clock
+SPIRAL_TRAIN_ROWS = 800  # the spiral preset's training rows
 
+
+def process_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def headless_sps(preset) -> float:
+    """Samples/s of the core Run on this thread, as `nn-tui run` trains, by the trainer's own clock."""
     from nn_tui.core.run import Run, prepare_run
 
     with tempfile.TemporaryDirectory() as out:
-        if impl == "headless":
-            prepared = prepare_run(preset)
-            t0 = time.perf_counter()
-            finished = Run(prepared, out_dir=out).execute()
-            wall = time.perf_counter() - t0
-            redraws = None
-        else:
-            import asyncio
-
-            from nn_tui.tui.app import NNTuiApp
-            from nn_tui.tui.widgets.loss_chart import LossChart
-            from nn_tui.tui.widgets.train_view import TrainView
-
-            async def drive():
-                app = NNTuiApp(preset=preset, runs_dir=out, warm_torch=False)
-                async with app.run_test(size=(120, 40)) as pilot:
-                    await pilot.pause()
-                    t0 = time.perf_counter()
-                    # What the t key does; pilot.press would then poll for idleness at 50 Hz for up to 1 s.
-                    app.screen.action_train()
-                    view = app.screen.query_one(TrainView)
-                    await wait_for_run(view)
-                    wall = time.perf_counter() - t0
-                    chart = app.screen.query_one(LossChart)
-                    return view.history.finished, wall, chart.builds, list(view.drain_seconds)
-
-            finished, wall, redraws, drains = asyncio.run(drive())
-    if finished.status != "completed":
-        raise RuntimeError(f"run ended {finished.status}: {finished.message}")
-    train_rows = 800
-    out = {
-        "seconds": wall,
-        "train_seconds": finished.seconds,
-        "samples_per_sec": train_rows * epochs / finished.seconds,
-    }
-    if redraws is not None:
-        out["chart_builds"] = redraws
-        out["chart_builds_per_sec"] = redraws / finished.seconds
-        out["drain_ms_median"] = 1000 * sorted(drains)[len(drains) // 2] if drains else None
-    return out
+        finished = Run(prepare_run(preset), out_dir=out).execute()
+    return SPIRAL_TRAIN_ROWS * preset.training.epochs / finished.seconds
 
 
-def case_app_pairs(spec: dict) -> dict:
-    """Headless and in-app runs of the spiral preset alternated in ONE process (after one warm-up run of
-    each), the order flipping every pair: this machine's speed drifts by up to +-20% over tens of seconds,
-    so two runs next to each other in one process compare best. For the app runs it also measures where
-    the process's CPU went while the trainer's clock ran: the training thread's share, the rest being the
-    UI thread, chart builds and device sampling."""
+def app_run(preset) -> dict:
+    """The same run in the app (Textual headless via run_test, 120x40, the real worker thread), started as
+    the t key starts it. Samples/s by the trainer's clock; the training thread's share of the process CPU
+    while that clock ran (the rest: UI thread, chart builds, device sampling); chart builds and readout
+    redraws per second."""
     import asyncio
-    import resource
 
-    epochs, pairs = spec["epochs"], spec["pairs"]
-    preset = app_preset(epochs, spec.get("threads", 0))
-    warm_up(True)
     from nn_tui.core.events import RunFinished, RunStarted
-    from nn_tui.core.run import Run, prepare_run
     from nn_tui.tui.app import NNTuiApp
     from nn_tui.tui.trainers import train_with_torch
     from nn_tui.tui.widgets.loss_chart import LossChart
     from nn_tui.tui.widgets.metric_chart import MetricChart
     from nn_tui.tui.widgets.train_view import TrainView
 
-    rows = 800  # the spiral preset's training rows
+    cpu: dict[str, float] = {}
 
-    def process_cpu() -> float:
-        r = resource.getrusage(resource.RUSAGE_SELF)
-        return r.ru_utime + r.ru_stime
+    def trainer(preset, *, on_event, **kwargs):
+        def event(e) -> None:  # on the training thread: its CPU clock, from the trainer's clock start to end
+            if isinstance(e, RunStarted):
+                cpu["p0"], cpu["t0"] = process_cpu(), time.thread_time()
+            elif isinstance(e, RunFinished):
+                cpu["train"], cpu["process"] = time.thread_time() - cpu["t0"], process_cpu() - cpu["p0"]
+            on_event(e)
 
-    def headless() -> float:
-        with tempfile.TemporaryDirectory() as out:
-            finished = Run(prepare_run(preset), out_dir=out).execute()
-        return rows * epochs / finished.seconds
+        return train_with_torch(preset, on_event=event, **kwargs)
 
-    def in_app() -> dict:
-        cpu: dict[str, float] = {}
+    async def drive(out: str):
+        app = NNTuiApp(preset=preset, runs_dir=out, warm_torch=False, trainer=trainer)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            app.screen.action_train()  # what the t key does (pilot.press would poll for idleness at 50 Hz)
+            view = app.screen.query_one(TrainView)
+            await wait_for_run(view)
+            builds = app.screen.query_one(LossChart).builds + app.screen.query_one(MetricChart).builds
+            return view.history.finished, builds, view.redraws
 
-        def trainer(preset, *, on_event, **kwargs):
-            def event(e) -> None:  # on the training thread: its CPU clock, from the trainer's clock start to end
-                if isinstance(e, RunStarted):
-                    cpu["p0"], cpu["t0"] = process_cpu(), time.thread_time()
-                elif isinstance(e, RunFinished):
-                    cpu["train"], cpu["process"] = time.thread_time() - cpu["t0"], process_cpu() - cpu["p0"]
-                on_event(e)
+    with tempfile.TemporaryDirectory() as out:
+        finished, builds, redraws = asyncio.run(drive(out))
+    if finished.status != "completed":
+        raise RuntimeError(f"run ended {finished.status}: {finished.message}")
+    return {"sps": SPIRAL_TRAIN_ROWS * preset.training.epochs / finished.seconds,
+            "train_share": cpu["train"] / cpu["process"],
+            "chart_builds_per_sec": builds / finished.seconds, "redraws_per_sec": redraws / finished.seconds}
 
-            return train_with_torch(preset, on_event=event, **kwargs)
 
-        async def drive(out: str):
-            app = NNTuiApp(preset=preset, runs_dir=out, warm_torch=False, trainer=trainer)
-            async with app.run_test(size=(120, 40)) as pilot:
-                await pilot.pause()
-                app.screen.action_train()  # what the t key does (pilot.press would poll for idleness at 50 Hz)
-                view = app.screen.query_one(TrainView)
-                await wait_for_run(view)
-                builds = app.screen.query_one(LossChart).builds + app.screen.query_one(MetricChart).builds
-                return view.history.finished, builds, view.redraws
+def case_app(spec: dict) -> dict:
+    """The bundled spiral preset (2-32-32-2, batch 32, 800 training rows) trained headless or by the app,
+    one run per process (the threads case compares the app at 1 and 2 threads this way)."""
+    preset = app_preset(spec["epochs"], spec.get("threads", 0))  # 0: nn-tui's default, as a user gets it
+    warm_up(True)
+    import nn_tui.tui.app  # noqa: F401 - both sides import the same things, outside the clock
 
-        with tempfile.TemporaryDirectory() as out:
-            finished, builds, redraws = asyncio.run(drive(out))
-        if finished.status != "completed":
-            raise RuntimeError(f"run ended {finished.status}: {finished.message}")
-        return {"sps": rows * epochs / finished.seconds, "train_share": cpu["train"] / cpu["process"],
-                "chart_builds_per_sec": builds / finished.seconds, "redraws_per_sec": redraws / finished.seconds}
+    if spec["impl"] == "headless":
+        return {"samples_per_sec": headless_sps(preset)}
+    r = app_run(preset)
+    return {"samples_per_sec": r["sps"], "chart_builds_per_sec": r["chart_builds_per_sec"]}
 
-    in_app()  # warm-up: the first app in a process pays one-off costs (styles, imports)
-    headless()
+
+def case_app_pairs(spec: dict) -> dict:
+    """Headless and in-app runs of the spiral preset alternated in ONE process (after one warm-up run of
+    each), the order flipping every pair: this machine's speed drifts by up to +-20% over tens of seconds,
+    so two runs next to each other in one process compare best."""
+    preset = app_preset(spec["epochs"], spec.get("threads", 0))
+    warm_up(True)
+    app_run(preset)  # warm-up: the first app in a process pays one-off costs (styles, imports)
+    headless_sps(preset)
     a: list[float] = []
     b: list[dict] = []
-    for i in range(pairs):
+    for i in range(spec["pairs"]):
         if i % 2 == 0:
-            a.append(headless())
-            b.append(in_app())
+            a.append(headless_sps(preset))
+            b.append(app_run(preset))
         else:
-            b.append(in_app())
-            a.append(headless())
+            b.append(app_run(preset))
+            a.append(headless_sps(preset))
         print(f"pair {i + 1}: headless {a[-1]:.0f}  app {b[-1]['sps']:.0f}", file=sys.stderr, flush=True)
     return {"headless": a, "app": [r["sps"] for r in b],
             **{k: [r[k] for r in b] for k in ("train_share", "chart_builds_per_sec", "redraws_per_sec")}}

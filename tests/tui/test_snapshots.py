@@ -43,10 +43,14 @@ def test_data_tab_80x24(snap_compare, make_app):
     assert snap_compare(make_app(spiral_preset()), terminal_size=(80, 24), run_before=run_before)
 
 
+async def open_network_tab(pilot) -> None:
+    await pilot.press("2")
+    await wait_for(pilot, lambda: isinstance(pilot.app.focused, LayerTable))
+
+
 def test_network_tab_120x34(snap_compare, make_app):
     async def run_before(pilot):
-        await pilot.press("2")
-        await wait_for(pilot, lambda: isinstance(pilot.app.focused, LayerTable))
+        await open_network_tab(pilot)
         await pilot.press("down")
         await settle(pilot)
 
@@ -55,8 +59,7 @@ def test_network_tab_120x34(snap_compare, make_app):
 
 def test_network_tab_80x24_refused_input(snap_compare, make_app):
     async def run_before(pilot):
-        await pilot.press("2")
-        await wait_for(pilot, lambda: isinstance(pilot.app.focused, LayerTable))
+        await open_network_tab(pilot)
         pilot.app.screen.query_one("#field-lr").focus()
         await pilot.press(*"abc", "tab")
         await wait_for(pilot, lambda: len(pilot.app.screen.query(".refused")) == 1)

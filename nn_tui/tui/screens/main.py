@@ -456,9 +456,6 @@ class MainScreen(Screen):
         if refused:
             self.notify("\n".join(refused), title="Fix these fields first", severity="warning")
             return
-        if self.query_one(TabbedContent).active == "tab-train":
-            self.train_view.start(self.preset)
-            return
         # Show the Train tab first and start once it is drawn: laying it out while a small network trains
         # would come out of the training thread's time (the GIL), and the first frames look the same.
         self.action_show_tab("tab-train")

@@ -63,6 +63,13 @@ def ansi_to_strips(ansi: str, width: int, height: int) -> list[Strip] | None:
     anything else, and the caller falls back to rich.
     """
     styles: dict[tuple, Style] = {}
+
+    def style(fg: str | None, bg: str | None, bold: bool) -> Style:
+        key = (fg, bg, bold)
+        if key not in styles:
+            styles[key] = Style(color=fg, bgcolor=bg, bold=bold or None)
+        return styles[key]
+
     strips: list[Strip] = []
     for line in ansi.split("\n")[:height]:
         fg = bg = None
@@ -71,11 +78,7 @@ def ansi_to_strips(ansi: str, width: int, height: int) -> list[Strip] | None:
         pos = 0
         for match in _SGR.finditer(line):
             if match.start() > pos:
-                key = (fg, bg, bold)
-                style = styles.get(key)
-                if style is None:
-                    style = styles[key] = Style(color=fg, bgcolor=bg, bold=bold or None)
-                segments.append(Segment(line[pos:match.start()], style))
+                segments.append(Segment(line[pos:match.start()], style(fg, bg, bold)))
             pos = match.end()
             params = match.group(1).split(";") if match.group(1) else ["0"]
             i = 0
@@ -105,11 +108,7 @@ def ansi_to_strips(ansi: str, width: int, height: int) -> list[Strip] | None:
         if pos < len(line):
             if "\x1b" in line[pos:]:
                 return None
-            key = (fg, bg, bold)
-            style = styles.get(key)
-            if style is None:
-                style = styles[key] = Style(color=fg, bgcolor=bg, bold=bold or None)
-            segments.append(Segment(line[pos:], style))
+            segments.append(Segment(line[pos:], style(fg, bg, bold)))
         strips.append(Strip(segments).crop_extend(0, width, None))
     while len(strips) < height:
         strips.append(Strip.blank(width))

@@ -63,7 +63,6 @@ class TrainView(Vertical):
         self._note = ""
         self._run_io: tuple[int | None, int | None] = (None, None)
         self.device_report: DeviceReport | None = None
-        self.drain_seconds: list[float] = []  # UI time spent per drain, for measurements
         self.redraws = 0  # readout redraws while training, for measurements
         self._next_chart_at = 0.0  # monotonic time before which no chart build starts (while training)
         self._next_frame_at = 0.0  # ... before which readouts are not redrawn (while training)
@@ -237,7 +236,6 @@ class TrainView(Vertical):
     def drain(self, force: bool = True) -> None:
         """Take the trainer's events and show them. The 4 Hz timer calls it with force=False: then, while
         training, the readouts are redrawn only as often as the frame budget allows."""
-        t0 = time.perf_counter()
         if not self._frame_due(force):
             return  # the events wait in the deque for the next redraw (state changes never wait: see _frame_due)
         self._present()
@@ -269,8 +267,6 @@ class TrainView(Vertical):
             self._refresh_readouts()
             self._framed = True
             self.redraws += self.state == "training"
-        if events:
-            self.drain_seconds.append(time.perf_counter() - t0)
 
     def _frame_due(self, force: bool) -> bool:
         """Redraw on this tick? Always, but while training only once the last redraw's cost has been paid
