@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.fileio import atomic_write
+from nn_tui.core.fileio import atomic_write_safetensors
 
 if TYPE_CHECKING:
     import torch
@@ -151,11 +151,9 @@ def _crc(tensors: dict[str, torch.Tensor]) -> str:
 def write_safetensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:
     """Write atomically (temp file, fsync, rename). A full disk raises OSError and leaves the old file whole:
     during training that fails the run (nn_tui.core.run), it is not a mistake in the user's input."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    return atomic_write_safetensors(path, tensors, metadata)
 
 
 # ---------------------------------------------------------------- what a checkpoint holds

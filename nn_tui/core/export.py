@@ -195,12 +195,10 @@ def export_torchscript(run: LoadedRun, path: Path) -> None:
 
 def export_safetensors(run: LoadedRun, path: Path) -> None:
     """The weights (keys as in nn.Sequential: 0.weight, 0.bias, ...) and a JSON sidecar describing the network."""
-    from safetensors.torch import save_file
-
-    from nn_tui.core.fileio import atomic_write, atomic_write_json
+    from nn_tui.core.fileio import atomic_write_json, atomic_write_safetensors
 
     state = {k: v.detach().contiguous() for k, v in run.model.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"preset": run.preset.name, "format": "pt"}))
+    atomic_write_safetensors(path, state, {"preset": run.preset.name, "format": "pt"})
     atomic_write_json(sidecar_path(path), architecture(run))
 
 

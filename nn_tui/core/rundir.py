@@ -7,7 +7,6 @@ so an interrupted or killed run always leaves a directory that can be read.
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import math
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.fileio import atomic_write, atomic_write_json, atomic_write_text
+from nn_tui.core.fileio import atomic_write_json, atomic_write_safetensors, atomic_write_text, describe_os_error
 from nn_tui.core.preset import Preset, dump_preset
 
 PRESET_FILE = "preset.toml"
@@ -160,19 +159,37 @@ class RunDir:
                 os.fsync(self._metrics_fh.fileno())
             except OSError:
                 pass
-            self._metrics_fh.close()
+            try:
+                self._metrics_fh.close()
+            except OSError:  # a full disk: the row that did not fit is lost, the rows before it are whole
+                pass
             self._metrics_fh = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the lock
             self._lock_fd = None
 
     def save_weights(self, state: dict[str, Any], metadata: dict[str, str] | None = None) -> None:
-        from safetensors.torch import save_file
-
-        atomic_write(self.path / WEIGHTS_FILE, lambda tmp: save_file(state, tmp, metadata=metadata))
+        atomic_write_safetensors(self.path / WEIGHTS_FILE, state, metadata)
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write_json(self.path / SUMMARY_FILE, _json_safe(summary))
+
+    def overwrite_summary(self, summary: dict[str, Any]) -> None:
+        """Rewrite summary.json in place, for when the disk is full and no temp file can be made: a file's
+        own blocks can be rewritten without new space. Tries the whole summary, then only its headline
+        keys (which fit in what the "running" summary took). Not atomic, so only a last resort."""
+        headline = {k: summary.get(k) for k in ("status", "message", "run_id", "preset", "dataset", "epochs_run", "epochs")}
+        for data in (summary, headline):
+            text = json.dumps(_json_safe(data), separators=(",", ":")) + "\n"
+            try:
+                with open(self.path / SUMMARY_FILE, "r+b") as fh:
+                    fh.write(text.encode("utf-8"))
+                    fh.truncate()
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                return
+            except OSError:
+                continue
 
 
 def _csv_value(v: Any) -> str:
@@ -242,13 +259,7 @@ def probe_writable(folder: Path) -> None:
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:
-        reason = {
-            errno.ENOSPC: "the disk is full",
-            errno.EDQUOT: "the disk quota is used up",
-            errno.EROFS: "the file system is read-only",
-            errno.EACCES: "permission denied",
-            errno.EPERM: "permission denied",
-        }.get(exc.errno, exc.strerror or str(exc))
+        reason = describe_os_error(exc)
         raise UserError(f"cannot write to the output folder: {reason}; choose another with --out", source=str(folder)) from None
     finally:
         try:
