@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import nn_tui.core.checkpoint as ckpt
+import nn_tui.core.fileio as fileio
 from nn_tui.core.checkpoint import (
     BEST_FILE,
     LAST_FILE,
@@ -367,17 +368,18 @@ def _raise(exc):
 def test_disk_full_during_training_fails_the_run_cleanly(tmp_path, monkeypatch):
     p = preset(epochs=6, every=1)
     calls = {"n": 0}
-    real = ckpt.atomic_write
+    real = ckpt.atomic_write_safetensors
 
-    def fills_up(path, write):  # the third checkpoint file hits a full disk, as fsync would report it
+    def fills_up(path, tensors, metadata):  # the third checkpoint file hits a full disk, as fsync would report it
         calls["n"] += 1
         if calls["n"] > 2:
-            return real(path, lambda tmp: (write(tmp), _raise(OSError(errno.ENOSPC, "No space left on device"))))
-        return real(path, write)
+            full = OSError(errno.ENOSPC, "No space left on device")
+            return fileio.atomic_write(path, lambda tmp: (save_file(tensors, tmp, metadata=metadata), _raise(full)))
+        return real(path, tensors, metadata)
 
-    monkeypatch.setattr(ckpt, "atomic_write", fills_up)
+    monkeypatch.setattr(ckpt, "atomic_write_safetensors", fills_up)
     finished, run = train_preset(p, out_dir=tmp_path)
-    assert finished.status == "failed" and "No space left on device" in finished.message
+    assert finished.status == "failed" and "the disk is full" in finished.message
     d = run.run_dir.path
     summary = read_summary(d)  # still readable: every file is whole
     assert summary["status"] == "failed"
