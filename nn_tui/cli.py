@@ -115,12 +115,13 @@ def export_cmd(
     run_dir: Path = typer.Argument(..., help="A run folder (runs/<run-id>/) with preset.toml and model.safetensors."),
     fmt: str = typer.Option("script", "--format", "-f", help="script | onnx | torchscript | safetensors"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write; default: <preset name>_train.py, .onnx, .pt or .safetensors here."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file (never a device, folder, link or a run folder's files)."),
 ) -> None:
     """Export a run: a standalone PyTorch training script, or the trained model as ONNX, TorchScript or safetensors."""
     from nn_tui.cli_export import export
 
     try:
-        export(run_dir, fmt, output)
+        export(run_dir, fmt, output, force=force)
     except UserError as exc:
         raise fail(exc) from None
 
