@@ -73,9 +73,10 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     if expected != found:
+        from nn_tui.core.evaluate import describe_weight_mismatch
+
         raise UserError(
-            f"{WEIGHTS_FILE} does not match the network in {PRESET_FILE} "
-            f"({len(found)} tensors found, {len(expected)} expected)",
+            f"{WEIGHTS_FILE} does not match the network in {PRESET_FILE}: {describe_weight_mismatch(found, expected)}",
             source=source,
         )
     model.load_state_dict(state)

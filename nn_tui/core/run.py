@@ -238,7 +238,12 @@ class Run:
         status = finished.status if finished else "failed"
         message = finished.message if finished else "failed"
         if self.trainer is not None:
-            saves = [lambda: rd.save_weights(self.trainer.state_dict_cpu(), {"preset": p.preset.name})]
+            meta = {"preset": p.preset.name}
+            if self.checkpoints is not None:  # what the weights were trained on, for `nn-tui eval`
+                from nn_tui.core.fingerprint import METADATA_KEY, to_metadata
+
+                meta[METADATA_KEY] = to_metadata(self.checkpoints.definition)
+            saves = [lambda: rd.save_weights(self.trainer.state_dict_cpu(), meta)]
             if self.checkpoints is not None:
                 saves.insert(0, lambda: self.checkpoints.finish(status, consistent=not hard_stop))
             for save in saves:  # each on its own: a checkpoint that does not fit must not cost the weights

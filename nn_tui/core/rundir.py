@@ -225,6 +225,25 @@ def check_run_folder(run_dir: str | Path, *, weights: bool = False) -> Path:
     return path
 
 
+def check_metrics_header(path: Path, columns: list[str]) -> None:
+    """Refuse a metrics.csv whose first line is not the header a run writes: appending rows under
+    something else would make the file unreadable. A missing or empty file is fine (it starts anew)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            first = fh.readline()
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {METRICS_FILE}: {exc}", source=str(path)) from None
+    if first and first.rstrip("\r\n") != ",".join(columns):
+        shown = first.rstrip("\r\n")[:60]
+        raise UserError(
+            f"the first line is {shown!r}, not the header a run writes ({','.join(columns)}); "
+            "the file was replaced or damaged, so --resume will not append to it",
+            source=str(path),
+        )
+
+
 def read_metrics(path: str | Path) -> list[dict[str, float]]:
     """Rows of a run's metrics.csv as numbers (epoch as int)."""
     path = Path(path)

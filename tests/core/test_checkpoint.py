@@ -238,7 +238,25 @@ def test_plain_weights_are_not_a_training_checkpoint(finished_run):
     assert "not an nn-tui training checkpoint" in resume_error(finished_run)
 
 
+def as_older_checkpoint(run_dir):
+    """Drop the run definition from last.safetensors, as checkpoints written before it was recorded."""
+    last = run_dir / "checkpoints" / LAST_FILE
+    tensors, meta = read_safetensors(last)
+    state = json.loads(meta["state"])
+    del state["definition"]
+    meta["state"] = json.dumps(state)
+    save_file(tensors, last, metadata=meta)
+
+
+def test_changed_preset_is_named(finished_run):
+    text = (finished_run / "preset.toml").read_text().replace("units = 12", "units = 10").replace("seed = 3", "seed = 7")
+    (finished_run / "preset.toml").write_text(text)
+    message = resume_error(finished_run)
+    assert "inputs changed" in message and "model.layers.0.units 12 → 10" in message and "seed 3 → 7" in message
+
+
 def test_checkpoint_from_a_different_network_is_a_clear_error(finished_run):
+    as_older_checkpoint(finished_run)  # the older checks still guard run folders without a definition
     text = (finished_run / "preset.toml").read_text().replace("units = 12", "units = 10")
     (finished_run / "preset.toml").write_text(text)
     message = resume_error(finished_run)
@@ -248,6 +266,7 @@ def test_checkpoint_from_a_different_network_is_a_clear_error(finished_run):
 
 
 def test_checkpoint_from_a_different_optimizer_is_a_clear_error(finished_run):
+    as_older_checkpoint(finished_run)
     text = (finished_run / "preset.toml").read_text().replace('optimizer = "adam"', 'optimizer = "adamw"')
     (finished_run / "preset.toml").write_text(text)
     assert "optimizer 'adam' but the preset says 'adamw'" in resume_error(finished_run)
