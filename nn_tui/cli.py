@@ -11,9 +11,34 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import typer
 
-from nn_tui.core.errors import UserError
+def _leave_on_signal(signum, frame):
+    """Ctrl-C or SIGTERM before a command sets up its own handling (say, while torch is imported): leave
+    quietly with 128 + the signal number. As SystemExit, so `finally` blocks still run: an atomic write
+    removes its temp file and a run folder being created is removed (nn_tui.core.run)."""
+    try:
+        sys.stderr.write("\ninterrupted\n")
+    except (OSError, RuntimeError):
+        pass
+    raise SystemExit(128 + signum)
+
+
+def install_signal_handling() -> None:
+    """Installed before anything slow is imported; only over Python's defaults (not over an embedder's)."""
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _leave_on_signal)
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _leave_on_signal)
+    except ValueError:  # not the main thread
+        pass
+
+
+install_signal_handling()
+
+import typer  # noqa: E402 - after the signal handling: importing it takes a noticeable moment
+
+from nn_tui.core.errors import UserError  # noqa: E402
 
 app = typer.Typer(
     name="nn-tui",
@@ -55,6 +80,9 @@ def launch_app(preset: str | None) -> None:
             typer.echo("error: the app is not available in this build; use `nn-tui run PRESET`", err=True)
             raise typer.Exit(EXIT_FAILED) from None
         raise
+    for signum, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+        if signal.getsignal(signum) is _leave_on_signal:  # the app handles its own keys, as before
+            signal.signal(signum, default)
     NNTuiApp(preset=loaded).run()
 
 

@@ -40,10 +40,13 @@ def data_fingerprint(data: Dataset) -> dict[str, Any]:
 
 
 def run_definition(preset: Preset, data: Dataset) -> dict[str, Any]:
+    from nn_tui.core.datasets import get_dataset_info
     from nn_tui.core.preset import preset_to_dict
 
+    # Where the data lives (a CSV's path) may change with the folder; what it holds is in the fingerprint.
+    paths = {f"data.{k}" for k in get_dataset_info(preset.data.dataset).path_options}
     settings = {k: v for k, v in _flatten(preset_to_dict(preset)).items()
-                if k not in RESUMABLE_KEYS and not k.startswith("expect.")}
+                if k not in RESUMABLE_KEYS and k not in paths and not k.startswith("expect.")}
     return {"preset": settings, "data": data_fingerprint(data)}
 
 

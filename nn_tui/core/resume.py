@@ -81,7 +81,6 @@ def resume_run(
     check_metrics_header(path / METRICS_FILE, metrics_columns(_metric(prepared)))
     run = Run(prepared, out_dir=None, on_event=on_event, control=control, progress_interval=progress_interval)
     run.run_dir = RunDir.open_existing(path)
-    remove_stale_temp_files(path)
     if checkpoint is not None:
         run.resume_from = checkpoint
     else:
@@ -121,16 +120,6 @@ class _FromScratch:
 
     def restore(self, trainer) -> None:
         pass
-
-
-def remove_stale_temp_files(path: Path) -> None:
-    """Temp files of atomic writes cut short by a kill (`.NAME.xxxx.tmp`); the files they were for are whole."""
-    for folder in (path, checkpoint_dir(path)):
-        for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
 
 
 def _status(path: Path) -> str | None:

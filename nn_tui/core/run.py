@@ -114,8 +114,12 @@ class Run:
         self.run_dir = RunDir.create(out_dir, prepared.preset.name, need_bytes=self._disk_bytes()) if out_dir is not None else None
         if self.run_dir is not None:
             # Written at once, so a run killed before its first step still leaves a folder that reads and resumes.
-            self.run_dir.write_preset(prepared.preset)
-            self.run_dir.write_summary(self._summary("running", "starting", None))
+            try:
+                self.run_dir.write_preset(prepared.preset)
+                self.run_dir.write_summary(self._summary("running", "starting", None))
+            except BaseException:  # Ctrl-C, SIGTERM or a full disk right now: no folder rather than half of one
+                self.run_dir.discard()
+                raise
 
     def _summary(self, status: str, message: str, finished: RunFinished | None) -> dict[str, Any]:
         p = self.prepared

@@ -70,11 +70,11 @@ class RunDir:
                     from nn_tui.core.limits import check_disk_space
 
                     check_disk_space(path, need_bytes, source=str(out))
-            except UserError:
+                run_dir = cls(path)
+                run_dir.lock()
+            except BaseException:  # a refusal, or Ctrl-C / SIGTERM: no half-made folder is left behind
                 shutil.rmtree(path, ignore_errors=True)
                 raise
-            run_dir = cls(path)
-            run_dir.lock()
             return run_dir
         raise UserError("could not find a free run folder name", source=str(out))
 
@@ -128,6 +128,11 @@ class RunDir:
         new = "".join(line + "\n" for line in keep)
         if new != text:
             atomic_write_text(path, new)
+
+    def discard(self) -> None:
+        """Remove a folder this process just created and that holds nothing yet (an interrupted start)."""
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
 
     @property
     def run_id(self) -> str:
@@ -218,11 +223,52 @@ def check_run_folder(run_dir: str | Path, *, weights: bool = False) -> Path:
         raise UserError("no such run folder", source=source)
     if not path.is_dir():
         raise UserError("not a folder; expected a run folder (runs/<run-id>/)", source=source)
+    remove_stale_temp_files(path)
     if not (path / PRESET_FILE).is_file():
-        raise UserError(f"not a run folder: no {PRESET_FILE}", source=source)
+        empty = " (an empty folder: its run was stopped before it began, so it can be deleted)" if not any(path.iterdir()) else ""
+        raise UserError(f"not a run folder: no {PRESET_FILE}{empty}", source=source)
     if weights and not (path / WEIGHTS_FILE).is_file():
-        raise UserError(f"no {WEIGHTS_FILE} in the run folder (the run saved no weights)", source=source)
+        raise UserError(_no_weights_reason(path), source=source)
     return path
+
+
+def _no_weights_reason(path: Path) -> str:
+    """Why a run folder has no model.safetensors, and what to do: a killed run still has its checkpoint."""
+    from nn_tui.core.checkpoint import LAST_FILE, checkpoint_dir, read_safetensors_header
+
+    last = checkpoint_dir(path) / LAST_FILE
+    if not last.is_file():
+        return f"no {WEIGHTS_FILE} in the run folder (the run saved no weights)"
+    try:
+        epoch = (read_safetensors_header(last).get("__metadata__") or {}).get("epoch")
+    except UserError:
+        epoch = None
+    at = f" at epoch {epoch}" if epoch else ""
+    return (f"no {WEIGHTS_FILE}: the run was stopped before saving its weights, but it has a checkpoint{at}; "
+            f"finish it with `nn-tui run --resume {path}` and evaluate it then")
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Remove the temp files of atomic writes cut short by a kill (`.NAME.xxxx.tmp`; the files they were
+    for are whole) from a run folder and its checkpoints, unless a run is writing there now (its lock)."""
+    from nn_tui.core.checkpoint import checkpoint_dir
+
+    stale = [t for folder in (path, checkpoint_dir(path)) if folder.is_dir() for t in folder.glob(".*.tmp")]
+    if not stale:
+        return
+    probe = RunDir(path)
+    try:
+        probe.lock()
+    except (UserError, OSError):  # a live run owns them
+        return
+    try:
+        for tmp in stale:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+    finally:
+        probe.close()
 
 
 def check_metrics_header(path: Path, columns: list[str]) -> None:
