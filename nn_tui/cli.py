@@ -12,10 +12,15 @@ from pathlib import Path
 from typing import Optional
 
 
+_early_signal: list[int] = []  # the signal that asked us to leave before a command took over, if any
+
+
 def _leave_on_signal(signum, frame):
     """Ctrl-C or SIGTERM before a command sets up its own handling (say, while torch is imported): leave
     quietly with 128 + the signal number. As SystemExit, so `finally` blocks still run: an atomic write
-    removes its temp file and a run folder being created is removed (nn_tui.core.run)."""
+    removes its temp file and a run folder being created is removed (nn_tui.core.run). Some import code
+    swallows even SystemExit; main() then still leaves with this code and no traceback."""
+    _early_signal.append(signum)
     try:
         sys.stderr.write("\ninterrupted\n")
     except (OSError, RuntimeError):
@@ -207,6 +212,8 @@ def run_cmd(
     except UserError as exc:
         raise fail(exc) from None
 
+    if _early_signal:  # asked to stop while starting (and an import swallowed it): not a minute of training
+        raise typer.Exit(128 + _early_signal[0])
     signals = {"count": 0, "code": EXIT_INTERRUPTED}
 
     def on_signal(signum, frame):  # first signal: stop cleanly after this step; second: hard stop
@@ -257,6 +264,10 @@ def main() -> None:
     except UserError as exc:  # a user error raised outside a command's own handling
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    except BaseException:
+        if _early_signal:  # whatever an interrupted import left broken, we were asked to stop: quietly
+            sys.exit(128 + _early_signal[0])
+        raise
 
 
 if __name__ == "__main__":
