@@ -234,28 +234,13 @@ def export_onnx(run: LoadedRun, path: Path) -> None:
         # The exporter prints its progress; keep stdout for the command's own output.
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if new_exporter:
-                torch.onnx.export(
-                    run.model,
-                    example,
-                    tmp,
-                    dynamo=True,
-                    input_names=[INPUT_NAME],
-                    output_names=[OUTPUT_NAME],
-                    dynamic_shapes=({0: "batch"},),
-                    optimize=True,
-                    external_data=False,  # a few kB of weights: one self-contained file
-                )
+            names = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME]}
+            if new_exporter:  # a few kB of weights: one self-contained file
+                torch.onnx.export(run.model, example, tmp, dynamo=True, dynamic_shapes=({0: "batch"},),
+                                  optimize=True, external_data=False, **names)
             else:
-                torch.onnx.export(
-                    run.model,
-                    example,
-                    tmp,
-                    dynamo=False,
-                    input_names=[INPUT_NAME],
-                    output_names=[OUTPUT_NAME],
-                    dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-                )
+                torch.onnx.export(run.model, example, tmp, dynamo=False,
+                                  dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, **names)
 
     atomic_write(path, write)
 

@@ -12,7 +12,7 @@ import pytest
 from safetensors.torch import save_file
 
 from nn_tui.core.checkpoint import LAST_FILE, read_safetensors
-from tests.cli.conftest import cli_env
+from tests.cli.conftest import cli_env, refused
 
 PRESET = """name = "points"
 seed = 0
@@ -59,13 +59,6 @@ def run_dir(trained, tmp_path):
     preset = path / "preset.toml"
     preset.write_text(preset.read_text().replace(str(trained / "data.csv"), str(tmp_path / "data.csv")))
     return path
-
-
-def refused(done, *words):
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
-    for word in words:
-        assert word in done.stderr, done.stderr
 
 
 def edit(path, old, new):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.cli.conftest import cli_env
+from tests.cli.conftest import cli_env, refused
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +21,6 @@ def run_dir(tmp_path_factory):
     assert done.returncode == 0, done.stderr
     (path,) = out.iterdir()
     return path
-
-
-def refused(done, *words):
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
-    for word in words:
-        assert word in done.stderr, done.stderr
 
 
 def test_special_files_are_never_replaced(nn_tui, run_dir, tmp_path):
