@@ -215,8 +215,7 @@ def check_scorable(weights: Path, preset: Preset, data: Dataset, loss: str, *, s
 
     Uses the run definition recorded in model.safetensors; older weights without one get the checks that
     need no record (a one-logit bce model scores exactly 2 classes)."""
-    from nn_tui.core.checkpoint import read_safetensors_header
-    from nn_tui.core.fingerprint import METADATA_KEY, data_changes, definition_changes, from_metadata, run_definition
+    from nn_tui.core.fingerprint import data_changes, run_definition
 
     if loss == "bce" and data.n_classes not in (None, 2):
         raise UserError(
@@ -224,24 +223,38 @@ def check_scorable(weights: Path, preset: Preset, data: Dataset, loss: str, *, s
             f"({', '.join(data.label_names or [])}); evaluate it on data with the classes it was trained on",
             source=source,
         )
-    meta = read_safetensors_header(weights).get("__metadata__") or {}
-    saved = from_metadata(meta.get(METADATA_KEY)) if isinstance(meta, dict) else None
+    saved = check_network_unchanged(weights, preset, source=source)
     if saved is None:
         return
     now = run_definition(preset, data)
-    edited = [c for c in definition_changes({"preset": saved.get("preset", {})}, {"preset": now["preset"]})
-              if c.startswith("model.")]
-    if edited:
-        raise UserError(
-            f"{weights.name} was trained with another network than preset.toml now describes: {'; '.join(edited[:4])}",
-            source=source,
-        )
     unscorable = [c for c in data_changes(saved.get("data"), now["data"]) if not c.startswith(("data rows", "data values"))]
     if unscorable:
         raise UserError(
             f"the model cannot score this data: {'; '.join(unscorable)} (trained on the first, the data has the second)",
             source=source,
         )
+
+
+def check_network_unchanged(weights: Path, preset: Preset, *, source: str) -> dict[str, Any] | None:
+    """Refuse a preset.toml whose model settings differ from those the weights were trained with (recorded
+    in model.safetensors). Returns the recorded run definition, or None for weights without one."""
+    from nn_tui.core.checkpoint import read_safetensors_header
+    from nn_tui.core.fingerprint import METADATA_KEY, definition_changes, flatten, from_metadata
+    from nn_tui.core.preset import preset_to_dict
+
+    meta = read_safetensors_header(weights).get("__metadata__") or {}
+    saved = from_metadata(meta.get(METADATA_KEY)) if isinstance(meta, dict) else None
+    if saved is None:
+        return None
+    model_now = {k: v for k, v in flatten(preset_to_dict(preset)).items() if k.startswith("model.")}
+    model_then = {k: v for k, v in saved.get("preset", {}).items() if k.startswith("model.")}
+    edited = definition_changes({"preset": model_then}, {"preset": model_now})
+    if edited:
+        raise UserError(
+            f"{weights.name} was trained with another network than preset.toml now describes: {'; '.join(edited[:4])}",
+            source=source,
+        )
+    return saved
 
 
 def describe_weight_mismatch(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]) -> str:

@@ -79,6 +79,9 @@ def load_run(run_dir: str | Path) -> LoadedRun:
             f"{WEIGHTS_FILE} does not match the network in {PRESET_FILE}: {describe_weight_mismatch(found, expected)}",
             source=source,
         )
+    from nn_tui.core.evaluate import check_network_unchanged
+
+    check_network_unchanged(weights, preset, source=source)  # an edited activation changes no shape
     model.load_state_dict(state)
     model.eval()
     summary: dict[str, Any] = {}
@@ -157,7 +160,6 @@ def check_export_target(path: Path, *, force: bool = False) -> None:
     """Refuse to export over anything but a plain file of the user's (a device such as /dev/null, a FIFO, a
     folder, a symbolic link), into a run folder (its weights and checkpoints), or over a file without `force`."""
     import os
-    import stat
 
     for folder in (path.parent.resolve(), *list(path.parent.resolve().parents)[:2]):
         if _is_run_folder(folder):
@@ -176,8 +178,6 @@ def check_export_target(path: Path, *, force: bool = False) -> None:
         raise UserError(f"is {kind}, not a regular file; exports only write regular files", source=str(path))
     if not force:
         raise UserError("already exists; pass --force to replace it, or choose another name with -o", source=str(path))
-    if not stat.S_ISREG(mode):  # pragma: no cover - every other kind is named above
-        raise UserError("is not a regular file", source=str(path))
 
 
 def _file_kind(mode: int) -> str | None:

@@ -45,19 +45,20 @@ def run_definition(preset: Preset, data: Dataset) -> dict[str, Any]:
 
     # Where the data lives (a CSV's path) may change with the folder; what it holds is in the fingerprint.
     paths = {f"data.{k}" for k in get_dataset_info(preset.data.dataset).path_options}
-    settings = {k: v for k, v in _flatten(preset_to_dict(preset)).items()
+    settings = {k: v for k, v in flatten(preset_to_dict(preset)).items()
                 if k not in RESUMABLE_KEYS and k not in paths and not k.startswith("expect.")}
     return {"preset": settings, "data": data_fingerprint(data)}
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A TOML-shaped dict as dotted keys; a list of tables (the layers) as one key per entry."""
     out: dict[str, Any] = {}
     for key, value in d.items():
         if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
+            out.update(flatten(value, f"{prefix}{key}."))
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):  # layers: one key each
             out[f"{prefix}{key}"] = f"{len(value)} entries"
-            out.update(_flatten({str(i): v for i, v in enumerate(value)}, f"{prefix}{key}."))
+            out.update(flatten({str(i): v for i, v in enumerate(value)}, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
     return out

@@ -4,6 +4,7 @@ files, or an existing file without --force; a read-only place is a clear error. 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -75,3 +76,14 @@ def test_a_read_only_place_is_a_clear_error(nn_tui, run_dir, tmp_path):
             refused(nn_tui("export", run_dir, "-f", fmt, "-o", place), "the file system is read-only")
     finally:
         subprocess.run(["umount", "-l", str(place)], check=False)
+
+
+def test_an_edited_network_is_named_not_exported(nn_tui, run_dir, tmp_path):
+    copy = shutil.copytree(run_dir, tmp_path / "run")
+    preset = copy / "preset.toml"
+    original = preset.read_text()
+    preset.write_text(original.replace("units = 8", "units = 5"))
+    refused(nn_tui("export", copy, "-o", tmp_path / "a.py"), "the saved hidden layers have units [8], preset.toml's model.layers [5]")
+    preset.write_text(original.replace('activation = "tanh"', 'activation = "relu"'))  # same shapes
+    refused(nn_tui("export", copy, "-o", tmp_path / "b.py"), "trained with another network", 'model.layers.0.activation "tanh" → "relu"')
+    assert not list(tmp_path.glob("*.py"))
