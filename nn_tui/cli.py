@@ -11,9 +11,39 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import typer
 
-from nn_tui.core.errors import UserError
+_early_signal: list[int] = []  # the signal that asked us to leave before a command took over, if any
+
+
+def _leave_on_signal(signum, frame):
+    """Ctrl-C or SIGTERM before a command sets up its own handling (say, while torch is imported): leave
+    quietly with 128 + the signal number. As SystemExit, so `finally` blocks still run: an atomic write
+    removes its temp file and a run folder being created is removed (nn_tui.core.run). Some import code
+    swallows even SystemExit; main() then still leaves with this code and no traceback."""
+    _early_signal.append(signum)
+    try:
+        sys.stderr.write("\ninterrupted\n")
+    except (OSError, RuntimeError):
+        pass
+    raise SystemExit(128 + signum)
+
+
+def install_signal_handling() -> None:
+    """Installed before anything slow is imported; only over Python's defaults (not over an embedder's)."""
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _leave_on_signal)
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _leave_on_signal)
+    except ValueError:  # not the main thread
+        pass
+
+
+install_signal_handling()
+
+import typer  # noqa: E402 - after the signal handling: importing it takes a noticeable moment
+
+from nn_tui.core.errors import UserError  # noqa: E402
 
 app = typer.Typer(
     name="nn-tui",
@@ -55,6 +85,9 @@ def launch_app(preset: str | None) -> None:
             typer.echo("error: the app is not available in this build; use `nn-tui run PRESET`", err=True)
             raise typer.Exit(EXIT_FAILED) from None
         raise
+    for signum, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+        if signal.getsignal(signum) is _leave_on_signal:  # the app handles its own keys, as before
+            signal.signal(signum, default)
     NNTuiApp(preset=loaded).run()
 
 
@@ -115,12 +148,13 @@ def export_cmd(
     run_dir: Path = typer.Argument(..., help="A run folder (runs/<run-id>/) with preset.toml and model.safetensors."),
     fmt: str = typer.Option("script", "--format", "-f", help="script | onnx | torchscript | safetensors"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write; default: <preset name>_train.py, .onnx, .pt or .safetensors here."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file (never a device, folder, link or a run folder's files)."),
 ) -> None:
     """Export a run: a standalone PyTorch training script, or the trained model as ONNX, TorchScript or safetensors."""
     from nn_tui.cli_export import export
 
     try:
-        export(run_dir, fmt, output)
+        export(run_dir, fmt, output, force=force)
     except UserError as exc:
         raise fail(exc) from None
 
@@ -178,6 +212,8 @@ def run_cmd(
     except UserError as exc:
         raise fail(exc) from None
 
+    if _early_signal:  # asked to stop while starting (and an import swallowed it): not a minute of training
+        raise typer.Exit(128 + _early_signal[0])
     signals = {"count": 0, "code": EXIT_INTERRUPTED}
 
     def on_signal(signum, frame):  # first signal: stop cleanly after this step; second: hard stop
@@ -228,6 +264,10 @@ def main() -> None:
     except UserError as exc:  # a user error raised outside a command's own handling
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    except BaseException:
+        if _early_signal:  # whatever an interrupted import left broken, we were asked to stop: quietly
+            sys.exit(128 + _early_signal[0])
+        raise
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.fileio import atomic_write
+from nn_tui.core.fileio import atomic_write_safetensors
 
 if TYPE_CHECKING:
     import torch
@@ -151,11 +151,9 @@ def _crc(tensors: dict[str, torch.Tensor]) -> str:
 def write_safetensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:
     """Write atomically (temp file, fsync, rename). A full disk raises OSError and leaves the old file whole:
     during training that fails the run (nn_tui.core.run), it is not a mistake in the user's input."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    return atomic_write_safetensors(path, tensors, metadata)
 
 
 # ---------------------------------------------------------------- what a checkpoint holds
@@ -174,11 +172,14 @@ def model_fingerprint(trainer_or_preset: Any) -> dict[str, Any]:
     }
 
 
-def capture(trainer: Trainer, *, within_epoch: dict[str, Any] | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def capture(
+    trainer: Trainer, *, within_epoch: dict[str, Any] | None = None, definition: dict[str, Any] | None = None
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """The trainer's whole state as (tensors, metadata) for one safetensors file.
 
     `within_epoch` (from a stop in the middle of an epoch) adds where in the epoch training stopped, so a
-    resume continues from that very step.
+    resume continues from that very step. `definition` (nn_tui.core.fingerprint.run_definition) records the
+    preset and data the run trains on, so a resume can refuse changed ones.
     """
     import torch
 
@@ -216,6 +217,7 @@ def capture(trainer: Trainer, *, within_epoch: dict[str, Any] | None = None) -> 
         "optimizer": {"param_groups": opt["param_groups"], "values": opt_values},
         "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
         "fingerprint": model_fingerprint(trainer),
+        "definition": definition,
         "n_features": trainer.data.n_features,
         "seed": trainer.preset.seed,
         "device": str(trainer.device),
@@ -239,8 +241,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a checkpoint")
 
 
-def save_checkpoint(path: str | Path, trainer: Trainer, *, within_epoch: dict[str, Any] | None = None) -> Path:
-    tensors, metadata = capture(trainer, within_epoch=within_epoch)
+def save_checkpoint(
+    path: str | Path, trainer: Trainer, *, within_epoch: dict[str, Any] | None = None, definition: dict[str, Any] | None = None
+) -> Path:
+    tensors, metadata = capture(trainer, within_epoch=within_epoch, definition=definition)
     return write_safetensors(path, tensors, metadata)
 
 
@@ -431,6 +435,9 @@ class Checkpointer:
         self._best_written_epoch: int | None = None
         self.writes = 0
         self.write_seconds = 0.0
+        from nn_tui.core.fingerprint import run_definition
+
+        self.definition = run_definition(trainer.preset, trainer.data)  # once: hashing the data is not free
 
     @property
     def last_path(self) -> Path:
@@ -472,7 +479,7 @@ class Checkpointer:
 
     def write(self, *, within_epoch: dict[str, Any] | None = None) -> None:
         t0 = time.perf_counter()
-        save_checkpoint(self.last_path, self.trainer, within_epoch=within_epoch)
+        save_checkpoint(self.last_path, self.trainer, within_epoch=within_epoch, definition=self.definition)
         self.last_written_epoch = self.trainer.epoch
         self.write_best()
         self._last_write = time.perf_counter()
