@@ -12,12 +12,12 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
-from nn_tui.core.device import DeviceReport
-from nn_tui.core.preset import Preset
-from nn_tui.tui.commands import NNTuiCommands
+from nn_tui.core.model.device import DeviceReport
+from nn_tui.core.preset.load import Preset
+from nn_tui.tui.palette.providers import NNTuiCommands
 from nn_tui.tui.messages import TorchReady
 from nn_tui.tui.screens.main import MainScreen
-from nn_tui.tui.trainers import TrainerFunction, train_with_torch, warm_up_torch
+from nn_tui.tui.training.trainers import TrainerFunction, train_with_torch, warm_up_torch
 
 
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (CPython's default is 700)

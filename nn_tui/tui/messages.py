@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.message import Message
 
-from nn_tui.core.device import DeviceReport
+from nn_tui.core.model.device import DeviceReport
 
 
 @dataclass

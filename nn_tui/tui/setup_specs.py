@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from nn_tui.core.datasets import CLASSIFICATION, REGRESSION, DatasetInfo
-from nn_tui.core.model import default_loss
-from nn_tui.core.preset import (
+from nn_tui.core.model.build import default_loss
+from nn_tui.core.preset.load import (
     CLASSIFICATION_LOSSES,
     DATA_FIELDS,
     LOSSES,

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from nn_tui.cli import app
-from nn_tui.core.checkpoint import LAST_FILE
-from nn_tui.core.rundir import read_metrics, read_summary
+from nn_tui.core.run.checkpoint import LAST_FILE
+from nn_tui.core.run.rundir import read_metrics, read_summary
 
 
 def nn_tui(*args):

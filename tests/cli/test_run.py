@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from nn_tui.core.rundir import read_metrics
+from nn_tui.core.run.rundir import read_metrics
 from tests.cli.conftest import ROOT, cli_env
 
 BAD_PRESETS = {

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from nn_tui.core.boundary import BoundaryGrid, Extent, boundary_grid, class_probabilities, data_extent, grid_points
-from nn_tui.core.run import Run, prepare_run
+from nn_tui.core.inspection.boundary import BoundaryGrid, Extent, boundary_grid, class_probabilities, data_extent, grid_points
+from nn_tui.core.run.runner import Run, prepare_run
 
 
 @pytest.fixture(scope="module")
 def solved_moons():
-    from nn_tui.core.preset import parse_preset
+    from nn_tui.core.preset.load import parse_preset
 
     preset = parse_preset({"data": {"dataset": "moons", "samples": 400}, "model": {"layers": [{"units": 16}]},
                            "training": {"epochs": 40, "lr": 0.03}})

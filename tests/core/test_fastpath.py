@@ -8,9 +8,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from nn_tui.core.fastpath import FusedAdamStep, mode_matters, optimizer_step, plain_forward, plain_loss  # noqa: E402
-from nn_tui.core.model import build_model, loss_function, make_optimizer  # noqa: E402
-from nn_tui.core.preset import ACTIVATIONS, LayerSpec, TrainingSpec  # noqa: E402
+from nn_tui.core.training.fastpath import FusedAdamStep, mode_matters, optimizer_step, plain_forward, plain_loss  # noqa: E402
+from nn_tui.core.model.build import build_model, loss_function, make_optimizer  # noqa: E402
+from nn_tui.core.preset.load import ACTIVATIONS, LayerSpec, TrainingSpec  # noqa: E402
 
 
 def _data(loss: str, n: int = 32):
@@ -101,16 +101,16 @@ def test_other_optimizers_use_their_own_step():
 
 
 def _xor_trainer(on_event=None, epochs: int = 40):
-    from nn_tui.core.preset import load_preset, resolve_preset_path
-    from nn_tui.core.run import prepare_run
-    from nn_tui.core.trainer import Trainer
+    from nn_tui.core.preset.load import load_preset, resolve_preset_path
+    from nn_tui.core.run.runner import prepare_run
+    from nn_tui.core.training.trainer import Trainer
 
     prepared = prepare_run(load_preset(resolve_preset_path("xor"), [f"training.epochs={epochs}", 'training.device="cpu"']))
     return Trainer(prepared.preset, prepared.data, n_out=prepared.n_out, on_event=on_event)
 
 
 def _rows(trainer):
-    from nn_tui.core.events import EpochEnd
+    from nn_tui.core.training.events import EpochEnd
 
     rows = []
     original = trainer.on_event
@@ -123,7 +123,7 @@ def _rows(trainer):
 def test_full_batch_validation_on_training_rows_reuses_the_forward_pass_exactly():
     """XOR: the validation pass after an epoch doubles as the next epoch's training forward; results must
     match a trainer that evaluates separately, also when a callback changes the weights in between."""
-    from nn_tui.core.events import EpochEnd
+    from nn_tui.core.training.events import EpochEnd
 
     fast = _xor_trainer()
     forwards = [0]

@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from nn_tui.core.health import HealthProbe, measure_health, read_health
-from nn_tui.core.model import build_model, loss_function
-from nn_tui.core.preset import LayerSpec, parse_preset
-from nn_tui.core.run import Run, prepare_run
+from nn_tui.core.inspection.health import HealthProbe, measure_health, read_health
+from nn_tui.core.model.build import build_model, loss_function
+from nn_tui.core.preset.load import LayerSpec, parse_preset
+from nn_tui.core.run.runner import Run, prepare_run
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.preset import (
+from nn_tui.core.preset.load import (
     apply_overrides,
     bundled_presets,
     dump_preset,
@@ -95,7 +95,7 @@ def test_validation_errors_name_file_key_and_allowed_values(raw, key, words):
 
 def test_bce_needs_two_classes(make_preset):
     from nn_tui.core.datasets import load_dataset
-    from nn_tui.core.run import resolve_preset
+    from nn_tui.core.run.runner import resolve_preset
 
     p = make_preset("blobs", data={"classes": 3}, training={"loss": "bce"})
     data = load_dataset("blobs", p.data.options, 0, 0.2)

@@ -8,10 +8,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from nn_tui.core.events import EpochEnd
-from nn_tui.core.model import build_model
-from nn_tui.core.preset import dump_preset
-from nn_tui.tui.fake_trainer import FakeTrainer
+from nn_tui.core.training.events import EpochEnd
+from nn_tui.core.model.build import build_model
+from nn_tui.core.preset.load import dump_preset
+from tests.tui.fake_trainer import FakeTrainer
 from nn_tui.tui.screens.runs import LossOverlay, RunsScreen
 from nn_tui.tui.widgets.insight_view import InsightView
 from nn_tui.tui.widgets.train_view import TrainView

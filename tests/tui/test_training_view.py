@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from nn_tui.core.errors import UserError
-from nn_tui.tui.fake_trainer import FakeTrainer
+from tests.tui.fake_trainer import FakeTrainer
 from nn_tui.tui.screens.confirm import ConfirmModal
 from nn_tui.tui.screens.error import ErrorModal
 from nn_tui.tui.widgets.loss_chart import LossChart

@@ -14,8 +14,8 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from nn_tui.core.datasets import DatasetInfo, all_datasets
 from nn_tui.core.errors import UserError
-from nn_tui.core.model import output_units
-from nn_tui.core.preset import (
+from nn_tui.core.model.build import output_units
+from nn_tui.core.preset.load import (
     MOMENTUM_OPTIMIZERS,
     DataSpec,
     LayerSpec,
@@ -128,7 +128,7 @@ class MainScreen(Screen):
         self._shape_changed()
 
     def _after_preset(self, probe: bool = True) -> None:
-        from nn_tui.core.preset import dump_preset
+        from nn_tui.core.preset.load import dump_preset
 
         self._shape_changed()
         self._update_title()
@@ -529,7 +529,7 @@ class MainScreen(Screen):
         self.save_to(path)
 
     def save_to(self, path: Path) -> bool:
-        from nn_tui.core.preset import dump_preset
+        from nn_tui.core.preset.load import dump_preset
 
         try:
             save_preset(self.preset, path)

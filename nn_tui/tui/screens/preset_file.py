@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.preset import Preset, bundled_presets, load_preset
+from nn_tui.core.preset.load import Preset, bundled_presets, load_preset
 
 
 def local_presets(folder: Path) -> list[Path]:

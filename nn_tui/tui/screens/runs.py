@@ -14,10 +14,10 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from nn_tui.core.runs_folder import RunRecord, list_runs, loss_curves
-from nn_tui.tui.commands import CommandList
-from nn_tui.tui.insight_commands import export_commands, export_in_background
-from nn_tui.tui.run_history import format_seconds
+from nn_tui.core.run.runs_folder import RunRecord, list_runs, loss_curves
+from nn_tui.tui.palette.providers import CommandList
+from nn_tui.tui.palette.insight import export_commands, export_in_background
+from nn_tui.tui.training.history import format_seconds
 from nn_tui.tui.series import thin
 from nn_tui.tui.widgets.chart import PlotWidget
 

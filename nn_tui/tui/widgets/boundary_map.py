@@ -8,7 +8,7 @@ from typing import Any
 from textual.strip import Strip
 from textual.widget import Widget
 
-from nn_tui.core.boundary import BoundaryGrid
+from nn_tui.core.inspection.boundary import BoundaryGrid
 from nn_tui.tui.cells import Colors, message_strips, strips_from_cells
 from nn_tui.tui.insight_colors import blend, theme_colors
 

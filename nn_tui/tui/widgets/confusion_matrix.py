@@ -20,7 +20,7 @@ def _short(name: str, width: int = NAME_WIDTH) -> str:
 
 
 class ConfusionMatrixView(Static):
-    """`show(metrics)` with nn_tui.core.evaluate.classification_metrics output. Rows: true class; columns: predicted.
+    """`show(metrics)` with nn_tui.core.inspection.evaluate.classification_metrics output. Rows: true class; columns: predicted.
     Cells are shaded by their share of the row: a good model has a bright diagonal."""
 
     DEFAULT_CSS = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.markup import escape
 
-from nn_tui.core.device import DeviceReport
+from nn_tui.core.model.device import DeviceReport
 from nn_tui.tui.widgets.metrics_panel import Readout, rows_markup
 
 

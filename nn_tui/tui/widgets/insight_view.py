@@ -1,8 +1,8 @@
 """The "Inside" tab: decision boundary, training health, network diagram with a forward pass, truth table and
 confusion matrix of the running (or last) training run.
 
-It plugs in with one call: `feed(snapshot)` with an nn_tui.core.insight.InsightSnapshot (the app's trainer
-sends them through its event queue; see nn_tui.core.insight.InsightProbe). Optionally `follow(get_snapshot)`
+It plugs in with one call: `feed(snapshot)` with an nn_tui.core.inspection.insight.InsightSnapshot (the app's trainer
+sends them through its event queue; see nn_tui.core.inspection.insight.InsightProbe). Optionally `follow(get_snapshot)`
 polls a function for the latest snapshot instead. The views are computed from the snapshot's private CPU
 copy of the model in a thread worker, only while this tab is shown, and drawn on the UI thread.
 """
@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.widgets import Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from nn_tui.core.insight import InsightSnapshot, InsightViews
+from nn_tui.core.inspection.insight import InsightSnapshot, InsightViews
 from nn_tui.tui.insight_colors import class_palette, hex_of
 from nn_tui.tui.widgets.boundary_map import BoundaryMap, draw_boundary
 from nn_tui.tui.widgets.confusion_matrix import ConfusionMatrixView
@@ -224,8 +224,8 @@ class InsightView(Vertical):
     @work(thread=True, exclusive=True, group="insight", exit_on_error=False)
     def _work(self, snapshot: InsightSnapshot, cols: int, rows: int, x: list[float] | None, target: Any, sizes) -> None:
         """Everything heavy for one snapshot: the views, the forward pass, and the two pictures."""
-        from nn_tui.core.forward import forward_trace
-        from nn_tui.core.insight import compute_views
+        from nn_tui.core.inspection.forward import forward_trace
+        from nn_tui.core.inspection.insight import compute_views
 
         worker = get_current_worker()
         t0 = time.perf_counter()

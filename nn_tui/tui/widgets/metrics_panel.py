@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.markup import escape
 from textual.widgets import Static
 
-from nn_tui.tui.run_history import FINISHED_WORDS, RunHistory, format_number, format_seconds
+from nn_tui.tui.training.history import FINISHED_WORDS, RunHistory, format_number, format_seconds
 
 STATUS_STYLES = {
     "idle": "$text-muted",

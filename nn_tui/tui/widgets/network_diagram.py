@@ -19,7 +19,7 @@ from nn_tui.tui.insight_colors import blend, hex_of, sign_rgb, theme_colors
 if TYPE_CHECKING:
     import numpy as np
 
-    from nn_tui.core.forward import ForwardTrace
+    from nn_tui.core.inspection.forward import ForwardTrace
 
 MAX_DRAWN_UNITS = 16
 MAX_DRAWN_HIDDEN = 8
@@ -43,7 +43,7 @@ class NetworkPicture:
 
 def picture_of(model: Any, loss: str) -> NetworkPicture:
     """Read the weights of a (CPU, eval-mode) model copy."""
-    from nn_tui.core.network import layers_of
+    from nn_tui.core.model.network import layers_of
 
     layers = layers_of(model)
     sizes = [layers[0].inputs] + [layer.units for layer in layers]

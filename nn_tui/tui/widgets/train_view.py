@@ -20,12 +20,12 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from nn_tui.core.device import DeviceReport
+from nn_tui.core.model.device import DeviceReport
 from nn_tui.core.errors import UserError
-from nn_tui.core.events import EpochEnd, RunError, RunFinished, RunStarted, TrainerControl
-from nn_tui.core.preset import Preset
+from nn_tui.core.training.events import EpochEnd, RunError, RunFinished, RunStarted, TrainerControl
+from nn_tui.core.preset.load import Preset
 from nn_tui.tui.messages import DeviceSampled
-from nn_tui.tui.run_history import RunHistory
+from nn_tui.tui.training.history import RunHistory
 from nn_tui.tui.widgets.device_panel import DevicePanel
 from nn_tui.tui.widgets.loss_chart import LossChart
 from nn_tui.tui.widgets.metric_chart import MetricChart
@@ -205,7 +205,7 @@ class TrainView(Vertical):
     def _train(self, preset: Preset, control: TrainerControl, sink: collections.deque) -> RunFinished | None:
         try:
             if getattr(self, "resume_dir", None) is not None:
-                from nn_tui.tui.trainers import resume_with_torch
+                from nn_tui.tui.training.trainers import resume_with_torch
 
                 return resume_with_torch(self.resume_dir, on_event=sink.append, control=control)
             return self.app.trainer(preset, out_dir=self.app.runs_dir, on_event=sink.append, control=control)
@@ -378,7 +378,7 @@ class TrainView(Vertical):
         source = self.app.device_source
         monitor = None
         if source is None:
-            from nn_tui.core.device import DeviceMonitor
+            from nn_tui.core.model.device import DeviceMonitor
 
             monitor = DeviceMonitor()
             source = monitor.sample

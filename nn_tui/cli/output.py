@@ -1,0 +1,197 @@
+"""What `nn-tui run` prints: a progress bar and summary table, JSON lines, or one quiet line."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+from nn_tui.core.training.events import EpochEnd, Event, RunError, RunFinished, RunStarted, StepProgress
+from nn_tui.core.run.runner import PreparedRun, Run
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+class Reporter:
+    def __init__(self, prepared: PreparedRun) -> None:
+        self.prepared = prepared
+
+    def __enter__(self) -> Reporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def on_event(self, event: Event) -> None:
+        pass
+
+    def finish(self, finished: RunFinished, run: Run) -> None:
+        pass
+
+
+class JsonReporter(Reporter):
+    """One JSON object per line on stdout: epoch events, then an end event. Nothing else on stdout."""
+
+    def _emit(self, obj: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps({k: _num(v) for k, v in obj.items()}) + "\n")
+        sys.stdout.flush()
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, EpochEnd):
+            self._emit({"event": "epoch", **event.row(), "samples_per_sec": event.samples_per_sec})
+        elif isinstance(event, RunError):
+            print(f"error: {event.message}", file=sys.stderr)
+
+    def finish(self, finished: RunFinished, run: Run) -> None:
+        self._emit(
+            {
+                "event": "end",
+                "status": finished.status,
+                "message": finished.message,
+                "run_dir": finished.run_dir,
+                "epochs_run": finished.epochs_run,
+                "seconds": finished.seconds,
+                "final": {k: _num(v) for k, v in finished.final.items()},
+                "best": {k: _num(v) for k, v in finished.best.items()},
+            }
+        )
+
+
+class QuietReporter(Reporter):
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, RunError):
+            print(f"error: {event.message}", file=sys.stderr)
+
+    def finish(self, finished: RunFinished, run: Run) -> None:
+        metric = "val_accuracy" if "val_accuracy" in finished.best else "val_r2"
+        best = finished.best.get(metric)
+        text = f"{finished.status}: {finished.epochs_run} epochs"
+        if best is not None:
+            text += f", best {metric} {best:.4f}"
+        print(f"{text}, run dir {finished.run_dir}")
+
+
+class HumanReporter(Reporter):
+    """A rich progress bar while training, then a summary table."""
+
+    def __init__(self, prepared: PreparedRun) -> None:
+        super().__init__(prepared)
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = Console(stderr=False, highlight=False)
+        self.progress = Progress(
+            TextColumn("epoch"),
+            MofNCompleteColumn(),
+            BarColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.task = None
+        self.metric = "val_accuracy" if prepared.data.task == "classification" else "val_r2"
+
+    def __enter__(self) -> HumanReporter:
+        p = self.prepared
+        self.console.print(
+            f"[bold]{p.preset.name}[/]: {p.preset.data.dataset} ({p.data.task}, {len(p.data.X_train)} train / "
+            f"{len(p.data.X_test) or len(p.data.X_train)} val), {p.parameters:,} parameters, "
+            f"loss {p.preset.training.loss}, {p.preset.training.optimizer} lr {p.preset.training.lr:g}, "
+            f"device {p.device} ({p.threads} thread{'s' if p.threads != 1 else ''})"
+        )
+        self.console.print(model_table(p))
+        self.progress.__enter__()
+        self.task = self.progress.add_task("train", total=p.preset.training.epochs, status="starting")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, RunStarted) and event.run_dir:
+            self.progress.console.print(f"run dir: {event.run_dir}")
+            if event.start_epoch > 1:  # a resumed run
+                self.progress.console.print(f"resuming after epoch {event.start_epoch - 1}")
+                self.progress.update(self.task, completed=event.start_epoch - 1)
+        elif isinstance(event, StepProgress):
+            self.progress.update(
+                self.task,
+                status=f"step {event.step}/{event.steps_per_epoch}  loss {event.running_loss:.4f}  "
+                f"{event.samples_per_sec:,.0f} samples/s",
+            )
+        elif isinstance(event, EpochEnd):
+            short = "acc" if event.metric == "val_accuracy" else "R²"
+            self.progress.update(
+                self.task,
+                completed=event.epoch,
+                status=f"train {event.train_loss:.4f}  val {event.val_loss:.4f}  {short} {event.metric_value:.4f}  "
+                f"{event.samples_per_sec:,.0f} samples/s",
+            )
+        elif isinstance(event, RunError):
+            self.progress.console.print(f"[red]error:[/] {event.message}")
+
+    def finish(self, finished: RunFinished, run: Run) -> None:
+        from rich.table import Table
+
+        style = "green" if finished.status in ("completed", "early_stopped") else "red"
+        table = Table(title=f"[{style}]{finished.status}[/]: {finished.message}", title_justify="left")
+        table.add_column("")
+        keys = ["epoch", "train_loss", "val_loss", self.metric, "lr", "seconds"]
+        for k in keys:
+            table.add_column(k, justify="right")
+        for label, row in (("final", finished.final), ("best", finished.best)):
+            if row:
+                table.add_row(label, *[_fmt(k, row.get(k)) for k in keys])
+        self.console.print(table)
+        expect = self.prepared.preset.expect
+        if expect:
+            from nn_tui.core.run.runner import expectations
+
+            for key, res in expectations(self.prepared.preset, finished.best).items():
+                mark = "[green]met[/]" if res["met"] else "[red]NOT met[/]"
+                op = "<=" if key.endswith("loss") else ">="
+                self.console.print(f"expected {key} {op} {res['target']}: {res['value']:.4f} {mark}")
+        if finished.run_dir:
+            self.console.print(f"run dir: {finished.run_dir}")
+
+
+def model_table(prepared: PreparedRun):
+    """Per-layer output shape and parameter count, with the total."""
+    from rich.table import Table
+
+    table = Table(title="model", title_justify="left", show_footer=True, box=None, padding=(0, 2))
+    table.add_column("layer", footer="total")
+    table.add_column("output", justify="right")
+    table.add_column("activation")
+    table.add_column("parameters", justify="right", footer=f"{prepared.parameters:,}")
+    table.add_column("", style="dim")
+    for i, row in enumerate(prepared.summary):
+        name = row.kind if row.kind != "hidden" else f"hidden {i}"
+        table.add_row(name, row.shape, row.activation or "-", f"{row.parameters:,}", row.detail)
+    return table
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if key == "epoch":
+        return str(int(value))
+    if key == "seconds":
+        return f"{value:.2f}s"
+    if key == "lr":
+        return f"{value:.3g}"
+    return f"{value:.4f}"
+
+
+def make_reporter(prepared: PreparedRun, *, json_out: bool, quiet: bool) -> Reporter:
+    if json_out:
+        return JsonReporter(prepared)
+    if quiet:
+        return QuietReporter(prepared)
+    return HumanReporter(prepared)

@@ -1,0 +1,85 @@
+"""How the app trains: a function run on a worker thread. The real one calls the core `Run`; tests pass a fake.
+
+A trainer function takes the preset and returns the RunFinished, reporting through `on_event`
+(which only appends to a deque) and obeying `control` (stop / pause / step one epoch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from nn_tui.core.training.events import Event, RunFinished, TrainerControl
+from nn_tui.core.preset.load import Preset
+
+
+class TrainerFunction(Protocol):
+    def __call__(
+        self,
+        preset: Preset,
+        *,
+        out_dir: str | Path,
+        on_event: Callable[[Event], None],
+        control: TrainerControl,
+    ) -> RunFinished: ...
+
+
+def train_with_torch(
+    preset: Preset,
+    *,
+    out_dir: str | Path,
+    on_event: Callable[[Event], None],
+    control: TrainerControl,
+) -> RunFinished:
+    """The real trainer: the same `Run` as `nn-tui run`, so the app writes the same run directory.
+
+    Imports torch (via the core) on the calling thread, never on the UI thread.
+    """
+    from nn_tui.core.inspection.insight import InsightProbe
+    from nn_tui.core.run.runner import Run, prepare_run
+
+    prepared = prepare_run(preset, source="app")
+    # The probe adds snapshots of the network (for the Inside tab) to the events, twice a second at most.
+    probe = InsightProbe(on_event)
+    run = Run(prepared, out_dir=out_dir, on_event=probe, control=control, progress_interval=0.25)
+    probe.attach(run)
+    return run.execute()
+
+
+def resume_with_torch(
+    run_dir: str | Path,
+    *,
+    on_event: Callable[[Event], None],
+    control: TrainerControl,
+) -> RunFinished:
+    """Continue a stopped or interrupted run in its own folder from its last checkpoint, exactly as
+    `nn-tui run --resume` does (nn_tui.core.run.resume). A UserError explains a run that cannot continue."""
+    from nn_tui.core.inspection.insight import InsightProbe
+    from nn_tui.core.run.resume import resume_run
+
+    probe = InsightProbe(on_event)
+    run = resume_run(run_dir, on_event=probe, control=control, progress_interval=0.25)
+    probe.attach(run)
+    return run.execute()
+
+
+def warm_up_torch() -> list[str]:
+    """Get PyTorch ready ahead of the first Train; returns the devices a user can pick.
+
+    Importing torch takes seconds, and the first training step lazily imports as much again
+    (optimizer and autograd internals), so a one-epoch run on the 4-row XOR table does both
+    here, writing nothing. Then the objects all that created are frozen out of the garbage
+    collector: a full collection over them took 300-800 ms, a visible stall in the app.
+    """
+    import gc
+
+    from nn_tui.core.model.device import cuda_device_choices
+    from nn_tui.core.preset.load import DataSpec, LayerSpec, Preset, TrainingSpec
+    from nn_tui.core.run.runner import train_preset
+
+    devices = cuda_device_choices()
+    warm = Preset("warm-up", DataSpec("xor", batch_size=0), [LayerSpec(2)], TrainingSpec(epochs=1))
+    train_preset(warm, out_dir=None)
+    gc.freeze()
+    return devices
