@@ -1,18 +1,18 @@
-"""The `nn-tui` command: open the app, or train headless with `nn-tui run`.
+"""The `nn-tui` command: open the app, or train headless with `nn-tui run` (nn_tui.cli.run).
 
 torch and textual are imported inside the commands that need them, so `nn-tui --help` stays instant.
 """
 
 from __future__ import annotations
 
-import json
-import signal
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from nn_tui.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail  # noqa: F401
+from nn_tui.cli.run import run_cmd
 from nn_tui.core.errors import UserError
 
 app = typer.Typer(
@@ -24,12 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def fail(error: UserError) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    return typer.Exit(EXIT_USAGE)
 
 
 @app.callback(invoke_without_command=True)
@@ -125,93 +119,7 @@ def export_cmd(
         raise fail(exc) from None
 
 
-@app.command("run")
-def run_cmd(
-    preset: Optional[str] = typer.Argument(None, help="A preset file (.toml), or the name of a bundled preset (see `nn-tui presets`)."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last checkpoint instead of starting a preset."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Override training.epochs (with --resume: train up to this many)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps"),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Override the preset's seed."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=0, help="CPU threads for torch (0 = default)."),
-    set_: list[str] = typer.Option([], "--set", help="Override any key, e.g. --set training.lr=0.1 (repeatable)."),
-    out: Path = typer.Option(Path("runs"), "--out", help="Folder for run directories."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object per line (epoch events, then end)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final summary line."),
-    health: bool = typer.Option(False, "--health", help="Also write health.csv: per-layer gradient/weight norms, dead and saturated units."),
-) -> None:
-    """Train a preset headless and write a run directory."""
-    from nn_tui.core.preset.load import load_preset, resolve_preset_path
-
-    overrides = list(set_)
-    if epochs is not None:
-        overrides.append(f"training.epochs={epochs}")
-    if device is not None:
-        overrides.append(f"training.device={json.dumps(device)}")
-    if seed is not None:
-        overrides.append(f"seed={seed}")
-    if threads is not None:
-        overrides.append(f"training.threads={threads}")
-    try:
-        if resume is not None:
-            run = _resume(preset, resume, epochs, device, threads, set_, seed)
-            prepared = run.prepared
-        else:
-            if preset is None:
-                raise UserError("missing PRESET: a preset file or bundled preset name (or --resume RUN_DIR)")
-            path = resolve_preset_path(preset)
-            loaded = load_preset(path, overrides)
-            source = str(path)
-            from nn_tui.core.run.runner import Run, prepare_run
-
-            prepared = prepare_run(loaded, source=source)
-        from nn_tui.cli.output import make_reporter
-
-        reporter = make_reporter(prepared, json_out=json_out, quiet=quiet)
-        if resume is not None:
-            run.on_event = reporter.on_event
-        else:
-            run = Run(prepared, out_dir=out, on_event=reporter.on_event, progress_interval=0.5)
-        if health and run.run_dir is not None:  # sampled twice a second at most, between steps
-            from nn_tui.core.inspection.health import HEALTH_FILE, HealthProbe
-
-            run.on_event = HealthProbe(run.on_event, interval=0.5).attach(run).record_to(run.run_dir.path / HEALTH_FILE)
-    except UserError as exc:
-        raise fail(exc) from None
-
-    signals = {"count": 0, "code": EXIT_INTERRUPTED}
-
-    def on_signal(signum, frame):  # first signal: stop cleanly after this step; second: hard stop
-        signals["count"] += 1
-        signals["code"] = 128 + signum
-        if signals["count"] > 1:
-            raise KeyboardInterrupt
-        run.control.request_stop()
-
-    old_int = signal.signal(signal.SIGINT, on_signal)
-    old_term = signal.signal(signal.SIGTERM, on_signal)
-    try:
-        with reporter:
-            finished = run.execute()
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
-    reporter.finish(finished, run)
-    if finished.status == "stopped" or signals["count"]:
-        raise typer.Exit(signals["code"])
-    if finished.status in ("completed", "early_stopped"):
-        raise typer.Exit(EXIT_OK)
-    raise typer.Exit(EXIT_FAILED)
-
-
-def _resume(preset, run_dir, epochs, device, threads, set_, seed):
-    """`nn-tui run --resume RUN_DIR`: the run folder's own preset, only its length and device may change."""
-    if preset is not None:
-        raise UserError(f"give either a PRESET ({preset}) or --resume RUN_DIR, not both")
-    if set_ or seed is not None:
-        raise UserError("--set and --seed cannot change a resumed run; only --epochs, --device and --threads can")
-    from nn_tui.core.run.resume import resume_run
-
-    return resume_run(run_dir, epochs=epochs, device=device, threads=threads, progress_interval=0.5)
+app.command("run")(run_cmd)
 
 
 def main() -> None:

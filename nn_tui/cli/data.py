@@ -29,7 +29,8 @@ def evaluate(run_dir: Path, data: str | None, *, json_out: bool) -> None:
     from nn_tui.core.preset.load import load_preset, resolve_preset_path
 
     data_preset = load_preset(resolve_preset_path(data)) if data is not None else None
-    from nn_tui.core.inspection.evaluate import evaluate_run, format_report
+    from nn_tui.core.inspection.evaluate import format_report
+    from nn_tui.core.run.evaluation import evaluate_run
 
     report = evaluate_run(run_dir, data_preset)
     if json_out:

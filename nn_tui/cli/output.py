@@ -7,7 +7,8 @@ import math
 import sys
 from typing import Any
 
-from nn_tui.core.training.events import EpochEnd, Event, RunError, RunFinished, RunStarted, StepProgress
+from nn_tui.core.datasets import metric_for
+from nn_tui.core.training import Callback, EpochEnd, RunError, RunFinished, RunStarted, StepProgress, TrainState
 from nn_tui.core.run.runner import PreparedRun, Run
 
 
@@ -17,7 +18,9 @@ def _num(v: Any) -> Any:
     return v
 
 
-class Reporter:
+class Reporter(Callback):
+    """A callback that prints the run as it goes, and `finish` prints the end."""
+
     def __init__(self, prepared: PreparedRun) -> None:
         self.prepared = prepared
 
@@ -27,8 +30,8 @@ class Reporter:
     def __exit__(self, *exc: object) -> None:
         pass
 
-    def on_event(self, event: Event) -> None:
-        pass
+    def on_error(self, state: TrainState, event: RunError) -> None:
+        print(f"error: {event.message}", file=sys.stderr)
 
     def finish(self, finished: RunFinished, run: Run) -> None:
         pass
@@ -41,11 +44,8 @@ class JsonReporter(Reporter):
         sys.stdout.write(json.dumps({k: _num(v) for k, v in obj.items()}) + "\n")
         sys.stdout.flush()
 
-    def on_event(self, event: Event) -> None:
-        if isinstance(event, EpochEnd):
-            self._emit({"event": "epoch", **event.row(), "samples_per_sec": event.samples_per_sec})
-        elif isinstance(event, RunError):
-            print(f"error: {event.message}", file=sys.stderr)
+    def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
+        self._emit({"event": "epoch", **event.row(), "samples_per_sec": event.samples_per_sec})
 
     def finish(self, finished: RunFinished, run: Run) -> None:
         self._emit(
@@ -63,12 +63,8 @@ class JsonReporter(Reporter):
 
 
 class QuietReporter(Reporter):
-    def on_event(self, event: Event) -> None:
-        if isinstance(event, RunError):
-            print(f"error: {event.message}", file=sys.stderr)
-
     def finish(self, finished: RunFinished, run: Run) -> None:
-        metric = "val_accuracy" if "val_accuracy" in finished.best else "val_r2"
+        metric = metric_for(self.prepared.data.task)
         best = finished.best.get(metric)
         text = f"{finished.status}: {finished.epochs_run} epochs"
         if best is not None:
@@ -95,7 +91,7 @@ class HumanReporter(Reporter):
             transient=False,
         )
         self.task = None
-        self.metric = "val_accuracy" if prepared.data.task == "classification" else "val_r2"
+        self.metric = metric_for(prepared.data.task)
 
     def __enter__(self) -> HumanReporter:
         p = self.prepared
@@ -113,28 +109,31 @@ class HumanReporter(Reporter):
     def __exit__(self, *exc: object) -> None:
         self.progress.__exit__(None, None, None)
 
-    def on_event(self, event: Event) -> None:
-        if isinstance(event, RunStarted) and event.run_dir:
+    def on_run_start(self, state: TrainState, event: RunStarted) -> None:
+        if event.run_dir:
             self.progress.console.print(f"run dir: {event.run_dir}")
             if event.start_epoch > 1:  # a resumed run
                 self.progress.console.print(f"resuming after epoch {event.start_epoch - 1}")
                 self.progress.update(self.task, completed=event.start_epoch - 1)
-        elif isinstance(event, StepProgress):
-            self.progress.update(
-                self.task,
-                status=f"step {event.step}/{event.steps_per_epoch}  loss {event.running_loss:.4f}  "
-                f"{event.samples_per_sec:,.0f} samples/s",
-            )
-        elif isinstance(event, EpochEnd):
-            short = "acc" if event.metric == "val_accuracy" else "R²"
-            self.progress.update(
-                self.task,
-                completed=event.epoch,
-                status=f"train {event.train_loss:.4f}  val {event.val_loss:.4f}  {short} {event.metric_value:.4f}  "
-                f"{event.samples_per_sec:,.0f} samples/s",
-            )
-        elif isinstance(event, RunError):
-            self.progress.console.print(f"[red]error:[/] {event.message}")
+
+    def on_progress(self, state: TrainState, event: StepProgress) -> None:
+        self.progress.update(
+            self.task,
+            status=f"step {event.step}/{event.steps_per_epoch}  loss {event.running_loss:.4f}  "
+            f"{event.samples_per_sec:,.0f} samples/s",
+        )
+
+    def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
+        short = "acc" if event.metric == "val_accuracy" else "R²"
+        self.progress.update(
+            self.task,
+            completed=event.epoch,
+            status=f"train {event.train_loss:.4f}  val {event.val_loss:.4f}  {short} {event.metric_value:.4f}  "
+            f"{event.samples_per_sec:,.0f} samples/s",
+        )
+
+    def on_error(self, state: TrainState, event: RunError) -> None:
+        self.progress.console.print(f"[red]error:[/] {event.message}")
 
     def finish(self, finished: RunFinished, run: Run) -> None:
         from rich.table import Table

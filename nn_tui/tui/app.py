@@ -8,15 +8,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import events, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker
 
 from nn_tui.core.model.device import DeviceReport
 from nn_tui.core.preset.load import Preset
-from nn_tui.tui.palette.providers import NNTuiCommands
 from nn_tui.tui.messages import TorchReady
 from nn_tui.tui.screens.main import MainScreen
+from nn_tui.tui.training.controller import RunController
 from nn_tui.tui.training.trainers import TrainerFunction, train_with_torch, warm_up_torch
 
 
@@ -35,7 +36,6 @@ class NNTuiApp(App):
 
     TITLE = "nn-tui"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {NNTuiCommands}
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help", show=False),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
@@ -66,12 +66,25 @@ class NNTuiApp(App):
         self._last_input = 0.0
         self.first_frame_ready = False
         self._after_first_frame: list[Callable[[], object]] = []
+        self.runs: list[RunController] = []  # every run the app holds, shown or not
+
+    def add_run(self) -> RunController:
+        """A new run controller, trained with this app's trainer into its runs folder."""
+        run = RunController(self, name=f"run {len(self.runs) + 1}")
+        self.runs.append(run)
+        return run
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        for run in self.runs:  # a training worker: its controller turns the outcome into state and messages
+            if event.worker is run.worker:
+                run.worker_changed(event)
 
     def on_mount(self) -> None:
         # Fewer, cheaper garbage collections: rendering makes many short-lived objects, and with
         # torch loaded a full collection walks hundreds of thousands of objects (see warm_up_torch).
         gc.set_threshold(GC_THRESHOLD, 20, 20)
-        self.push_screen(MainScreen(self.initial_preset, self.initial_path))
+        self.push_screen(MainScreen(self.add_run(), self.initial_preset, self.initial_path))
         if self.warm_torch:
             # Importing torch holds the interpreter for seconds, with pauses of up to a few hundred
             # milliseconds that keys would wait through. So it starts once the user has left the
@@ -152,8 +165,7 @@ class NNTuiApp(App):
 
     async def action_quit(self) -> None:
         """Stop a running training first (its run folder is saved as "stopped"), then exit."""
-        main = self.main_screen
-        tv = main.train_view_if_mounted if main is not None else None
-        if tv is not None and tv.active:
-            await tv.stop_and_wait(timeout=2.0)
+        for run in self.runs:
+            if run.active:
+                await run.stop_and_wait(timeout=2.0)
         self.exit()

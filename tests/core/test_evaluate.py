@@ -10,11 +10,11 @@ import pytest
 from nn_tui.core.errors import UserError
 from nn_tui.core.inspection.evaluate import (
     classification_metrics,
-    evaluate_run,
     format_report,
     predict,
     regression_metrics,
 )
+from nn_tui.core.run.evaluation import evaluate_run
 from nn_tui.core.preset.load import bundled_presets, load_preset
 from nn_tui.core.run.rundir import WEIGHTS_FILE, read_summary
 from nn_tui.core.run.runner import train_preset

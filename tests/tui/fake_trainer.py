@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from nn_tui.core.datasets import CLASSIFICATION, get_dataset_info
+from nn_tui.core.datasets import CLASSIFICATION, get_dataset_info, metric_for
 from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress, TrainerControl
 from nn_tui.core.preset.load import Preset
 
@@ -56,12 +56,14 @@ class FakeTrainer:
         out_dir: str | Path,
         on_event: Callable[[Event], None],
         control: TrainerControl,
+        on_snapshot: Callable[[object], None] | None = None,
+        resume_dir: str | Path | None = None,
     ) -> RunFinished:
         self.calls.append(preset)
         if self.outcome == "raise":
             raise RuntimeError("scripted failure in the fake trainer")
         info = get_dataset_info(preset.data.dataset)
-        metric = "val_accuracy" if (info.task or CLASSIFICATION) == CLASSIFICATION else "val_r2"
+        metric = metric_for(info.task or CLASSIFICATION)
         epochs = preset.training.epochs
         steps = self.steps_per_epoch
         on_event(RunStarted(self.run_dir, "cpu", epochs, 1, steps, 32, 400, 100, 1234, info.task or CLASSIFICATION, metric))

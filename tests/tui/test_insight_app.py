@@ -20,9 +20,9 @@ from tests.tui.insight_fakes import fake_snapshot
 
 
 class SnapshotTrainer(FakeTrainer):
-    """The fake trainer plus a network snapshot after every epoch, as the real trainer's InsightProbe sends."""
+    """The fake trainer plus a network snapshot after every epoch, as the real trainer's InsightSampler sends."""
 
-    def __call__(self, preset, *, out_dir, on_event, control):
+    def __call__(self, preset, *, out_dir, on_event, control, on_snapshot, resume_dir=None):
         shared = {}
 
         def with_snapshots(event):
@@ -30,7 +30,7 @@ class SnapshotTrainer(FakeTrainer):
             if isinstance(event, EpochEnd):
                 snap = fake_snapshot(epoch=event.epoch, data=shared.get("data"))
                 shared["data"] = snap.data
-                on_event(snap)
+                on_snapshot(snap)
 
         return super().__call__(preset, out_dir=out_dir, on_event=with_snapshots, control=control)
 

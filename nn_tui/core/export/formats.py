@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.errors import UserError
+from nn_tui.core.safetensors_io import read_safetensors
 
 if TYPE_CHECKING:
     from torch import nn
@@ -63,7 +64,7 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     source = str(path)
     weights = path / WEIGHTS_FILE
     preset = load_preset(path / PRESET_FILE)
-    state = _read_weights(weights)
+    state, _ = read_safetensors(weights)
     matrices = [(k, v) for k, v in state.items() if k.endswith(".weight") and v.ndim == 2]
     if not matrices:
         raise UserError(f"{WEIGHTS_FILE} holds no Linear layer weights", source=source)
@@ -96,16 +97,6 @@ def _default_loss(preset: Preset, n_out: int) -> str:
     if task == CLASSIFICATION:
         return "bce" if n_out == 1 else "cross_entropy"
     return "mse"
-
-
-def _read_weights(path: Path):
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        return load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise UserError(f"not a readable safetensors file: {exc}", source=str(path)) from None
 
 
 def default_output(run: LoadedRun, fmt: str, folder: str | Path = ".") -> Path:

@@ -3,17 +3,14 @@ matrix for classification; R², RMSE and MAE for regression. Plain numpy, no sci
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.datasets import CLASSIFICATION, Dataset
-from nn_tui.core.errors import UserError
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
 
-    from nn_tui.core.preset.load import Preset
 
 CHUNK = 65536
 
@@ -155,62 +152,3 @@ def format_report(report: dict[str, Any]) -> str:
             for t in report["per_target"]:
                 lines.append(f"  {t['target']}: R² {t['r2']:.4f}  RMSE {t['rmse']:.4g}  MAE {t['mae']:.4g}")
     return "\n".join(lines)
-
-
-def evaluate_run(run_dir: str | Path, data_preset: Preset | None = None) -> dict[str, Any]:
-    """Rebuild a run's model from its preset.toml, load model.safetensors, and score it on the test split.
-
-    `data_preset` takes the data from another preset (same features and classes) instead of the run's own.
-    """
-    from nn_tui.core.datasets import load_dataset
-    from nn_tui.core.model.build import build_model, default_loss, output_units
-    from nn_tui.core.preset.load import check_loss_for_task, load_preset
-    from nn_tui.core.run.rundir import PRESET_FILE, WEIGHTS_FILE, check_run_folder
-
-    run_dir = check_run_folder(run_dir, weights=True)
-    source = str(run_dir)
-    weights = run_dir / WEIGHTS_FILE
-    preset = load_preset(run_dir / PRESET_FILE)
-    spec = data_preset or preset
-    data = load_dataset(spec.data.dataset, spec.data.options, spec.seed, spec.data.test_fraction, spec.base_dir)
-    loss = preset.training.loss or default_loss(data.task, data.n_classes)
-    try:
-        check_loss_for_task(loss, data.task, source=str(run_dir / PRESET_FILE))
-    except UserError:
-        raise UserError(
-            f"the run's model was trained with the {loss} loss, which does not fit {spec.data.dataset!r}, "
-            f"a {data.task} dataset",
-            source=source,
-        ) from None
-    n_out = output_units(data.task, loss, data.n_classes, data.n_targets)
-    model = build_model(data.n_features, preset.layers, n_out)
-    state = _read_weights(weights)
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in state.items()}
-    if expected != found:
-        first = state.get("0.weight")
-        last = [v for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
-        saw = (
-            f"the saved model takes {first.shape[1]} features and gives {last[-1].shape[0]} outputs"
-            if first is not None and first.ndim == 2 and last
-            else f"its tensors are {sorted(found)}"
-        )
-        raise UserError(
-            f"{WEIGHTS_FILE} does not fit this data and preset: {saw}; the data has {data.n_features} features "
-            f"and needs {n_out} outputs",
-            source=source,
-        )
-    model.load_state_dict(state)
-    report = evaluate_model(model, data, loss)
-    return {"run_dir": str(run_dir), "preset": preset.name, "dataset": spec.data.dataset, **report}
-
-
-def _read_weights(path: Path) -> dict[str, torch.Tensor]:
-    """Weights from a safetensors file (never pickle)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        return load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise UserError(f"not a readable safetensors file: {exc}", source=str(path)) from None

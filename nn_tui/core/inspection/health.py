@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nn_tui.core.training.callbacks import Callback, Throttle
 from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress
+from nn_tui.core.training.state import TrainState
 
 if TYPE_CHECKING:
     import torch
@@ -314,97 +316,106 @@ def sample_rows(X: torch.Tensor, y: torch.Tensor, rows: int = SAMPLE_ROWS) -> tu
     return X[:rows], y[:rows]
 
 
-def measure_trainer(trainer, rows: int = SAMPLE_ROWS) -> HealthReport:
-    """Health of a core Trainer's model on a fixed sample of its training rows."""
-    X, y = sample_rows(trainer.X_train, trainer.y_train, rows)
+def measure_state(state: TrainState, rows: int = SAMPLE_ROWS) -> HealthReport:
+    """Health of a run's model (its TrainState) on a fixed sample of its training rows."""
+    X, y = sample_rows(state.X_train, state.y_train, rows)
     return measure_health(
-        trainer.model,
+        state.model,
         X,
         y,
-        trainer.loss_fn,
-        optimizer=trainer.optimizer,
-        grad_clip=trainer.preset.training.grad_clip,
-        epoch=trainer.epoch,
-        global_step=trainer.global_step,
+        state.loss_fn,
+        optimizer=state.optimizer,
+        grad_clip=state.preset.training.grad_clip,
+        epoch=state.epoch,
+        global_step=state.global_step,
     )
 
 
 # ---------------------------------------------------------------- sampling during a run
 
 
-class HealthProbe:
-    """An event callback for `Run` that forwards every event and, a few times a second at most, measures health.
+class Sampler(Callback):
+    """Calls `sample(state, event)` at the start, then on step-progress and epoch-end events when its Throttle
+    allows, and once more when the run finishes. All on the training thread, between steps. A sample that
+    fails is counted in `errors`, never raised into the run being watched."""
 
-        probe = HealthProbe(reporter.on_event, on_report=print)
-        run = Run(prepared, on_event=probe)
-        probe.attach(run)
+    def __init__(self, *, interval: float, budget: float = 0.01) -> None:
+        self.throttle = Throttle(interval, budget)
+        self.reports = 0
+        self.errors: list[str] = []
 
-    It measures at the start, then on step-progress and epoch-end events once `interval` seconds have
-    passed since the last measurement, and once more when the run finishes. All on the training thread,
-    between steps. The gap also stretches so that measuring takes at most `budget` of the time (1%: a
-    4 ms measurement waits at least 0.4 s), up to 10 intervals. A measurement that fails is counted in
-    `errors`, never raised into the run.
-    """
+    @property
+    def seconds(self) -> float:
+        """Time spent sampling, for the cost check."""
+        return self.throttle.seconds
+
+    def sample(self, state: TrainState, event: Event) -> None:
+        raise NotImplementedError
+
+    def _take(self, state: TrainState, event: Event) -> None:
+        if not state.built:  # a run that failed before its model was built
+            return
+        t0 = time.perf_counter()
+        try:
+            self.sample(state, event)
+            self.reports += 1
+        except Exception as exc:  # noqa: BLE001 - watching must never break the run being watched
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            self.throttle.spent(time.perf_counter() - t0)
+
+    def on_run_start(self, state: TrainState, event: RunStarted) -> None:
+        self._take(state, event)
+
+    def on_progress(self, state: TrainState, event: StepProgress) -> None:
+        if self.throttle.due():
+            self._take(state, event)
+
+    def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
+        if self.throttle.due():
+            self._take(state, event)
+
+    def on_run_end(self, state: TrainState, event: RunFinished) -> None:
+        self._take(state, event)
+
+
+class HealthSampler(Sampler):
+    """Measures health a few times a second at most (see Sampler), gives each report to `on_report`, and
+    with `csv_path` appends it to a health.csv file (closed when the run finishes); a relative path is taken
+    inside the run's folder."""
 
     def __init__(
         self,
-        forward: Callable[[Event], None] | None = None,
         *,
         on_report: Callable[[HealthReport], None] | None = None,
         interval: float = 0.25,
         rows: int = SAMPLE_ROWS,
         budget: float = 0.01,
+        csv_path: str | Path | None = None,
     ) -> None:
-        self.forward = forward or (lambda e: None)
+        super().__init__(interval=interval, budget=budget)
         self.on_report = on_report or (lambda r: None)
-        self.interval = interval
         self.rows = rows
-        self.budget = budget
-        self.run: Any = None
-        self.reports = 0
-        self.errors: list[str] = []
-        self.seconds = 0.0  # time spent measuring, for the cost check
-        self._next = 0.0
+        self.csv_path = csv_path
         self._csv: HealthCsv | None = None
 
-    def attach(self, run: Any) -> HealthProbe:
-        self.run = run
-        return self
+    def on_run_start(self, state: TrainState, event: RunStarted) -> None:
+        if self.csv_path is not None and event.run_dir is not None:
+            self.csv_path = Path(event.run_dir) / self.csv_path  # unchanged when csv_path is absolute
+        super().on_run_start(state, event)
 
-    def record_to(self, path: str | Path) -> HealthProbe:
-        """Also append every report to a health.csv file (closed when the run finishes)."""
-        self._csv = HealthCsv(path)
-        return self
+    def sample(self, state: TrainState, event: Event) -> None:
+        report = measure_state(state, self.rows)
+        if self.csv_path is not None:
+            if self._csv is None:
+                self._csv = HealthCsv(self.csv_path)
+            self._csv.write(report)
+        self.on_report(report)
 
-    def __call__(self, event: Event) -> None:
-        self.forward(event)
-        trainer = getattr(self.run, "trainer", None)
-        if trainer is None:
-            return
-        now = time.monotonic()
-        if isinstance(event, (RunStarted, RunFinished)) or (
-            isinstance(event, (StepProgress, EpochEnd)) and now >= self._next
-        ):
-            t0 = time.perf_counter()
-            self.sample(trainer, event)
-            cost = time.perf_counter() - t0
-            gap = self.interval if self.budget <= 0 else max(self.interval, min(cost / self.budget, 10 * self.interval))
-            self._next = time.monotonic() + gap
-        if isinstance(event, RunFinished) and self._csv is not None:
+    def on_run_end(self, state: TrainState, event: RunFinished) -> None:
+        super().on_run_end(state, event)
+        if self._csv is not None:
             self._csv.close()
-
-    def sample(self, trainer, event: Event) -> None:
-        t0 = time.perf_counter()
-        try:
-            report = measure_trainer(trainer, self.rows)
-            self.reports += 1
-            if self._csv is not None:
-                self._csv.write(report)
-            self.on_report(report)
-        except Exception as exc:  # noqa: BLE001 - watching must never break the run being watched
-            self.errors.append(f"{type(exc).__name__}: {exc}")
-        finally:
-            self.seconds += time.perf_counter() - t0
 
 
 class HealthCsv:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.datasets import CLASSIFICATION
 from nn_tui.core.training.events import Event, RunFinished
-from nn_tui.core.inspection.health import HealthProbe, HealthReport, measure_trainer
+from nn_tui.core.inspection.health import SAMPLE_ROWS, HealthReport, Sampler, measure_state
+from nn_tui.core.training.state import TrainState
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,13 +70,13 @@ class InsightSnapshot:
     data: InsightData
 
 
-def insight_data(trainer, points: int = POINTS) -> InsightData:
+def insight_data(state: TrainState, points: int = POINTS) -> InsightData:
     import numpy as np
 
     from nn_tui.core.inspection.boundary import data_extent
     from nn_tui.core.inspection.truth_table import GATES
 
-    data = trainer.data
+    data = state.data
     rng = np.random.default_rng(0)
     X, y = data.X_train, data.y_train
     if len(X) > points:
@@ -90,7 +91,7 @@ def insight_data(trainer, points: int = POINTS) -> InsightData:
     return InsightData(
         dataset=data.name,
         task=data.task,
-        loss=trainer.loss_name,
+        loss=state.preset.training.loss,
         feature_names=list(data.feature_names),
         label_names=list(data.label_names) if data.label_names else None,
         points_X=X,
@@ -99,52 +100,41 @@ def insight_data(trainer, points: int = POINTS) -> InsightData:
         val_y=vy,
         extent=extent,
         gate=data.name if data.name in GATES and data.n_features == 2 else None,
-        hidden_layers=len(trainer.preset.layers),
+        hidden_layers=len(state.preset.layers),
     )
 
 
-class InsightProbe(HealthProbe):
-    """A Run event callback that forwards every event and adds an InsightSnapshot now and then.
+class InsightSampler(Sampler):
+    """Sends an InsightSnapshot to `deliver` a few times a second at most (see Sampler), and a final one when
+    the run ends. `deliver` runs on the training thread: it should only hand the snapshot over."""
 
-        probe = InsightProbe(on_event)
-        run = Run(prepared, on_event=probe)
-        probe.attach(run)
-    """
-
-    def __init__(self, forward: Callable[[Event], None], *, interval: float = 0.5) -> None:
-        super().__init__(forward, interval=interval)
+    def __init__(self, deliver: Callable[[InsightSnapshot], None], *, interval: float = 0.5, rows: int = SAMPLE_ROWS) -> None:
+        super().__init__(interval=interval)
+        self.deliver = deliver
+        self.rows = rows
         self._data: InsightData | None = None
 
-    def sample(self, trainer, event: Event) -> None:
-        import time
-
+    def sample(self, state: TrainState, event: Event) -> None:
         from nn_tui.core.model.network import copy_to_cpu
 
-        t0 = time.perf_counter()
+        health: HealthReport | None
         try:
-            health: HealthReport | None
-            try:
-                health = measure_trainer(trainer, self.rows)
-            except Exception as exc:  # noqa: BLE001 - the other views still work without health
-                self.errors.append(f"health: {type(exc).__name__}: {exc}")
-                health = None
-            if self._data is None:
-                self._data = insight_data(trainer)
-            snapshot = InsightSnapshot(
-                epoch=trainer.epoch,
-                global_step=trainer.global_step,
+            health = measure_state(state, self.rows)
+        except Exception as exc:  # noqa: BLE001 - the other views still work without health
+            self.errors.append(f"health: {type(exc).__name__}: {exc}")
+            health = None
+        if self._data is None:
+            self._data = insight_data(state)
+        self.deliver(
+            InsightSnapshot(
+                epoch=state.epoch,
+                global_step=state.global_step,
                 final=isinstance(event, RunFinished),
-                model=copy_to_cpu(trainer.model),
+                model=copy_to_cpu(state.model),
                 health=health,
                 data=self._data,
             )
-            self.reports += 1
-        except Exception as exc:  # noqa: BLE001 - watching must never break the run being watched
-            self.errors.append(f"{type(exc).__name__}: {exc}")
-            return
-        finally:
-            self.seconds += time.perf_counter() - t0
-        self.forward(snapshot)  # type: ignore[arg-type]
+        )
 
 
 # ---------------------------------------------------------------- views computed from a snapshot

@@ -18,20 +18,23 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.errors import UserError
+from nn_tui.core.training.callbacks import Callback
+from nn_tui.core.training.state import TrainState
 from nn_tui.core.fileio import atomic_write
+from nn_tui.core.safetensors_io import read_safetensors, read_safetensors_header  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     import torch
 
-    from nn_tui.core.training.trainer import Trainer
+    from nn_tui.core.training.events import EpochEnd
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_FILE = "last.safetensors"
@@ -45,97 +48,10 @@ VERSION = 1
 # it is stopped, is always written.
 MIN_INTERVAL_SECONDS = 5.0
 MAX_TIME_SHARE = 0.005
-MAX_HEADER_BYTES = 100 * 1024 * 1024
-# Scheduler keys that follow the preset rather than the checkpoint, so `--epochs` can extend a schedule.
-SCHEDULER_HORIZON_KEYS = ("T_max", "step_size", "patience")
 
 
 def checkpoint_dir(run_dir: str | Path) -> Path:
     return Path(run_dir) / CHECKPOINT_DIR
-
-
-# ---------------------------------------------------------------- reading safetensors safely
-
-
-def read_safetensors_header(path: str | Path) -> dict[str, Any]:
-    """The JSON header of a safetensors file, checked against the file's size. Never unpickles anything.
-
-    Raises a UserError naming the file when it is missing, truncated, corrupted, or not safetensors at all
-    (a pickle from `torch.save` is recognised and refused by its first bytes).
-    """
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            size = fh.seek(0, 2)
-            if len(head) < 8:
-                raise UserError(f"not a safetensors file: only {size} bytes (truncated?)", source=str(path))
-            if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-                raise UserError(
-                    "this is a Python pickle, not safetensors; nn-tui refuses to load it because unpickling "
-                    "can run arbitrary code. Save weights with safetensors instead",
-                    source=str(path),
-                )
-            if head[:4] == b"PK\x03\x04":
-                raise UserError(
-                    "this is a zip archive (what torch.save writes: a pickle inside), not safetensors; "
-                    "nn-tui refuses to load it because unpickling can run arbitrary code",
-                    source=str(path),
-                )
-            (n,) = struct.unpack("<Q", head)
-            if n == 0 or n > MAX_HEADER_BYTES or 8 + n > size:
-                raise UserError(
-                    f"not a safetensors file, or a truncated one: the header claims {n} bytes in a file of {size}",
-                    source=str(path),
-                )
-            fh.seek(8)
-            raw = fh.read(n)
-    except FileNotFoundError:
-        raise UserError("file not found", source=str(path)) from None
-    except IsADirectoryError:
-        raise UserError("is a folder, not a safetensors file", source=str(path)) from None
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
-    try:
-        header = json.loads(raw.decode("utf-8"))
-        if not isinstance(header, dict):
-            raise ValueError("the header is not a JSON object")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise UserError(f"corrupted safetensors header: {exc}", source=str(path)) from None
-    data_size = size - 8 - n
-    end = 0
-    for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        try:
-            start, stop = info["data_offsets"]
-            shape = info["shape"]
-            ok = 0 <= start <= stop and isinstance(shape, list)
-        except (TypeError, KeyError, ValueError):
-            ok = False
-        if not ok:
-            raise UserError(f"corrupted safetensors header: bad entry for tensor {key!r}", source=str(path))
-        end = max(end, stop)
-    if end != data_size:
-        raise UserError(
-            f"truncated or corrupted: the header describes {end} bytes of tensor data but the file holds {data_size}",
-            source=str(path),
-        )
-    return header
-
-
-def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """(tensors on CPU, metadata) from a safetensors file, with clear errors for broken files."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    header = read_safetensors_header(path)
-    try:
-        tensors = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise UserError(f"not a readable safetensors file: {exc}", source=str(path)) from None
-    meta = header.get("__metadata__") or {}
-    return tensors, {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
 
 
 def _crc(tensors: dict[str, torch.Tensor]) -> str:
@@ -161,9 +77,8 @@ def write_safetensors(path: str | Path, tensors: dict[str, torch.Tensor], metada
 # ---------------------------------------------------------------- what a checkpoint holds
 
 
-def model_fingerprint(trainer_or_preset: Any) -> dict[str, Any]:
+def model_fingerprint(preset: Any) -> dict[str, Any]:
     """What must match between a checkpoint and the preset it is resumed with."""
-    preset = getattr(trainer_or_preset, "preset", trainer_or_preset)
     t = preset.training
     return {
         "dataset": preset.data.dataset,
@@ -174,58 +89,59 @@ def model_fingerprint(trainer_or_preset: Any) -> dict[str, Any]:
     }
 
 
-def capture(trainer: Trainer, *, within_epoch: dict[str, Any] | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """The trainer's whole state as (tensors, metadata) for one safetensors file.
+def capture(state: TrainState, callbacks: dict[str, Any] | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A TrainState (and the callbacks' saved states) as (tensors, metadata) for one safetensors file.
 
-    `within_epoch` (from a stop in the middle of an epoch) adds where in the epoch training stopped, so a
-    resume continues from that very step.
+    A state stopped in the middle of an epoch also holds where in the epoch it stopped, so a resume
+    continues from that very step.
     """
     import torch
 
+    sd = state.state_dict()
     tensors: dict[str, torch.Tensor] = {}
-    for k, v in trainer.model.state_dict().items():
+    for k, v in sd["model"].items():
         tensors[f"model.{k}"] = v.detach().to("cpu").contiguous().clone()
-    opt = trainer.optimizer.state_dict()
+    opt = sd["optimizer"]
     opt_values: dict[str, dict[str, Any]] = {}
-    for idx, state in opt["state"].items():
+    for idx, values_in in opt["state"].items():
         values = {}
-        for name, value in state.items():
+        for name, value in values_in.items():
             if isinstance(value, torch.Tensor):
                 tensors[f"optimizer.{idx}.{name}"] = value.detach().to("cpu").contiguous().clone()
             else:
                 values[name] = value
         opt_values[str(idx)] = values
-    tensors["rng.torch"] = torch.get_rng_state()
-    if trainer.device.type == "cuda":
-        tensors["rng.cuda"] = torch.cuda.get_rng_state(trainer.device)
-    partial = None
-    if within_epoch is not None:
-        tensors["rng.shuffle"] = within_epoch["shuffle_state"].to("cpu")
-        tensors["within_epoch.loss_sum"] = within_epoch["loss_sum"].detach().to("cpu").clone()
-        partial = {"epoch": within_epoch["epoch"], "step": within_epoch["step"], "seen": within_epoch["seen"]}
-    else:
-        tensors["rng.shuffle"] = trainer.generator.get_state().to("cpu")
-    state = {
-        "epoch": trainer.epoch,
-        "global_step": trainer.global_step,
-        "final": trainer.final,
-        "best": trainer.best,
-        "best_val_loss": trainer.best_val_loss,
-        "epochs_without_improvement": trainer.epochs_without_improvement,
+    tensors["rng.torch"] = sd["rng"]["torch"]
+    if "cuda" in sd["rng"]:
+        tensors["rng.cuda"] = sd["rng"]["cuda"]
+    tensors["rng.shuffle"] = sd["rng"]["shuffle"].to("cpu")
+    partial = sd["within_epoch"]
+    if partial is not None:
+        tensors["within_epoch.loss_sum"] = partial["loss_sum"].detach().to("cpu").clone()
+        partial = {k: partial[k] for k in ("epoch", "step", "seen")}
+    saved = {
+        "epoch": sd["epoch"],
+        "global_step": sd["global_step"],
+        "final": sd["final"],
+        "best": sd["best"],
+        "best_val_loss": sd["best_val_loss"],
+        "epochs_without_improvement": sd["epochs_without_improvement"],
         "within_epoch": partial,
         "optimizer": {"param_groups": opt["param_groups"], "values": opt_values},
-        "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
-        "fingerprint": model_fingerprint(trainer),
-        "n_features": trainer.data.n_features,
-        "seed": trainer.preset.seed,
-        "device": str(trainer.device),
+        "scheduler": sd["scheduler"],
+        "fingerprint": model_fingerprint(state.preset),
+        "n_features": state.data.n_features,
+        "seed": state.preset.seed,
+        "device": str(state.device),
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if callbacks:
+        saved["callbacks"] = callbacks
     metadata = {
         "format": FORMAT,
         "version": str(VERSION),
-        "epoch": str(trainer.epoch),
-        "state": json.dumps(state, default=_json_default),
+        "epoch": str(sd["epoch"]),
+        "state": json.dumps(saved, default=_json_default),
         "crc32": _crc(tensors),
     }
     return tensors, metadata
@@ -239,8 +155,8 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a checkpoint")
 
 
-def save_checkpoint(path: str | Path, trainer: Trainer, *, within_epoch: dict[str, Any] | None = None) -> Path:
-    tensors, metadata = capture(trainer, within_epoch=within_epoch)
+def save_checkpoint(path: str | Path, state: TrainState, callbacks: dict[str, Any] | None = None) -> Path:
+    tensors, metadata = capture(state, callbacks)
     return write_safetensors(path, tensors, metadata)
 
 
@@ -315,16 +231,9 @@ class Checkpoint:
                     source=src,
                 )
 
-    def restore(self, trainer: Trainer) -> None:
-        """Put the saved state into a freshly built Trainer for the same preset (after check_fits)."""
-        import torch
-
+    def train_state(self) -> dict[str, Any]:
+        """The saved TrainState, in the form TrainState.load_state_dict takes (after check_fits)."""
         s = self.state
-        trainer.model.load_state_dict(self.model_state)
-        good, live = getattr(trainer, "_good_state", None), getattr(trainer, "_live_state", None)
-        if good is not None and live is not None:  # the diverged-run fallback starts from the restored weights
-            for g, l in zip(good, live):
-                g.copy_(l)
         opt_state: dict[int, dict[str, Any]] = {}
         for idx, values in s["optimizer"]["values"].items():
             opt_state[int(idx)] = dict(values)
@@ -332,42 +241,22 @@ class Checkpoint:
             if key.startswith("optimizer."):
                 _, idx, name = key.split(".", 2)
                 opt_state.setdefault(int(idx), {})[name] = tensor
-        groups = s["optimizer"]["param_groups"]
-        current = trainer.optimizer.state_dict()["param_groups"]
-        for g, cur in zip(groups, current):
-            for k, v in cur.items():  # keep types torch expects (tuples) and anything newer torch added
-                if isinstance(v, tuple) and isinstance(g.get(k), list):
-                    g[k] = tuple(g[k])
-                g.setdefault(k, v)
-        trainer.optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
-        if trainer.scheduler is not None and s.get("scheduler") is not None:
-            sched = dict(s["scheduler"])
-            now = trainer.scheduler.state_dict()
-            for k in SCHEDULER_HORIZON_KEYS:
-                if k in now:
-                    sched[k] = now[k]
-            trainer.scheduler.load_state_dict(sched)
-        torch.set_rng_state(self.tensors["rng.torch"])
-        if trainer.device.type == "cuda" and "rng.cuda" in self.tensors:
-            torch.cuda.set_rng_state(self.tensors["rng.cuda"], trainer.device)
-        try:
-            trainer.generator.set_state(self.tensors["rng.shuffle"])
-        except RuntimeError:  # a generator of another device type (resumed on a different device)
-            pass
-        trainer.epoch = int(s["epoch"])
-        trainer.global_step = int(s["global_step"])
-        trainer.final = dict(s["final"])
-        trainer.best = dict(s["best"])
-        trainer.best_val_loss = float(s["best_val_loss"])
-        trainer.epochs_without_improvement = int(s["epochs_without_improvement"])
+        rng = {"torch": self.tensors["rng.torch"], "shuffle": self.tensors["rng.shuffle"]}
+        if "rng.cuda" in self.tensors:
+            rng["cuda"] = self.tensors["rng.cuda"]
         part = s.get("within_epoch")
-        if part is not None:
-            trainer.resume_within_epoch = {
-                "epoch": int(part["epoch"]),
-                "step": int(part["step"]),
-                "seen": int(part["seen"]),
-                "loss_sum": self.tensors["within_epoch.loss_sum"].to(trainer.device),
-            }
+        return {
+            "model": self.model_state,
+            "optimizer": {"state": opt_state, "param_groups": s["optimizer"]["param_groups"]},
+            "scheduler": s.get("scheduler"),
+            "rng": rng,
+            **{k: s[k] for k in ("epoch", "global_step", "final", "best", "best_val_loss", "epochs_without_improvement")},
+            "within_epoch": None if part is None else {**part, "loss_sum": self.tensors["within_epoch.loss_sum"]},
+        }
+
+    @property
+    def callback_states(self) -> dict[str, Any]:
+        return dict(self.state.get("callbacks") or {})
 
 
 def _is_buffer(key: str) -> bool:
@@ -411,18 +300,28 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 # ---------------------------------------------------------------- writing during a run
 
 
-class Checkpointer:
+class Checkpointer(Callback):
     """Writes `last` every `every` epochs (spaced by `min_interval` s and MAX_TIME_SHARE) and `best` with it.
 
-    Called from the training thread at the end of each epoch (after the metrics row is written, so a
-    checkpoint never runs ahead of metrics.csv) and once when the run ends.
+    A callback: at the end of each epoch (after the metrics row is written, so a checkpoint never runs ahead
+    of metrics.csv). The run calls `finish` once when it ends. `extra_state` gives the other callbacks' saved
+    states, written into every checkpoint with the TrainState.
     """
 
-    def __init__(self, run_dir: str | Path, trainer: Trainer, *, every: int, min_interval: float | None = None):
+    def __init__(
+        self,
+        run_dir: str | Path,
+        state: TrainState,
+        *,
+        every: int,
+        min_interval: float | None = None,
+        extra_state: Callable[[], dict[str, Any]] | None = None,
+    ):
         self.dir = checkpoint_dir(run_dir)
-        self.trainer = trainer
+        self.state = state
         self.every = every
         self.min_interval = MIN_INTERVAL_SECONDS if min_interval is None else min_interval
+        self.extra_state = extra_state or dict
         self.last_written_epoch: int | None = None
         self._last_write = -math.inf
         self._last_cost = 0.0
@@ -453,16 +352,16 @@ class Checkpointer:
             import torch
 
             # The model's own tensors (updated in place by training and by load_state_dict), looked up once.
-            self._live = getattr(self.trainer, "state_tensors", None) or list(self.trainer.model.state_dict().values())
+            self._live = list(self.state.model.state_dict().values())
             self._best_buffers = [t.detach().clone() for t in self._live]
             self._copy = torch._foreach_copy_  # one call: this runs on most epochs of a tiny run
         else:
             self._copy(self._best_buffers, self._live)
         self._best_epoch = epoch
 
-    def on_epoch_end(self, epoch: int) -> None:
-        trainer = self.trainer
-        if trainer.best.get("epoch") == epoch:
+    def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
+        epoch = event.epoch
+        if state.best.get("epoch") == epoch:
             self.remember_best(epoch)
         if self.every <= 0 or epoch % self.every:
             return
@@ -470,10 +369,10 @@ class Checkpointer:
             return
         self.write()
 
-    def write(self, *, within_epoch: dict[str, Any] | None = None) -> None:
+    def write(self) -> None:
         t0 = time.perf_counter()
-        save_checkpoint(self.last_path, self.trainer, within_epoch=within_epoch)
-        self.last_written_epoch = self.trainer.epoch
+        save_checkpoint(self.last_path, self.state, self.extra_state())
+        self.last_written_epoch = self.state.epoch
         self.write_best()
         self._last_write = time.perf_counter()
         self._last_cost = self._last_write - t0
@@ -483,18 +382,18 @@ class Checkpointer:
     def write_best(self) -> None:
         if self._best_buffers is None or self._best_epoch == self._best_written_epoch:
             return
-        keys = list(self.trainer.model.state_dict().keys())
+        keys = list(self.state.model.state_dict().keys())
         tensors = {k: b.detach().to("cpu").contiguous() for k, b in zip(keys, self._best_buffers)}
-        best = self.trainer.best
-        meta = {"epoch": str(self._best_epoch), "val_loss": repr(best.get("val_loss")), "preset": self.trainer.preset.name}
+        best = self.state.best
+        meta = {"epoch": str(self._best_epoch), "val_loss": repr(best.get("val_loss")), "preset": self.state.preset.name}
         write_safetensors(self.best_path, tensors, meta)
         self._best_written_epoch = self._best_epoch
 
     def finish(self, status: str, *, consistent: bool = True) -> None:
         """The checkpoint at the end of a run. Skipped when the state is not whole (a hard interrupt)
-        or not worth continuing from (diverged: its optimizer state holds the NaNs)."""
+        or not worth continuing from (diverged: its optimizer state holds the NaNs). A stopped run's state
+        says where in the epoch it stopped."""
         if not consistent or status in ("diverged", "failed"):
             self.write_best()
             return
-        within = getattr(self.trainer, "stopped_within_epoch", None) if status == "stopped" else None
-        self.write(within_epoch=within)
+        self.write()

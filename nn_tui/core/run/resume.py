@@ -7,14 +7,17 @@ Everything is checked before anything in the folder is touched, so a refused res
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from nn_tui.core.run.checkpoint import LAST_FILE, Checkpoint, checkpoint_dir, load_checkpoint
 from nn_tui.core.errors import UserError
+from nn_tui.core.training.callbacks import Callback
 from nn_tui.core.training.events import Event, TrainerControl
 from nn_tui.core.preset.load import load_preset
-from nn_tui.core.run.runner import Run, prepare_run
+from nn_tui.core.preset.overrides import option_overrides
+from nn_tui.core.run.runner import PreparedRun, Run, prepare_run
 from nn_tui.core.run.rundir import PRESET_FILE, SUMMARY_FILE, RunDir, check_run_folder
 
 
@@ -29,32 +32,42 @@ def model_shapes(prepared) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
-def resume_run(
-    run_dir: str | Path,
-    *,
-    epochs: int | None = None,
-    device: str | None = None,
-    threads: int | None = None,
-    on_event: Callable[[Event], None] | None = None,
-    control: TrainerControl | None = None,
-    progress_interval: float = 0.25,
-) -> Run:
-    """A Run that continues `run_dir` from its last checkpoint to the preset's epochs (or `epochs`).
+@dataclass
+class ResumePlan:
+    """A run folder checked and ready to continue: its prepared preset, its folder and its last checkpoint
+    (None when it was killed before writing one: training starts over in the same folder)."""
 
-    Call `.execute()` on it as on any Run. With no checkpoint yet (killed early), training starts over in
-    the same folder. Raises UserError, before changing anything, when the folder, its preset or its
-    checkpoint is missing, broken, or does not fit.
-    """
+    prepared: PreparedRun
+    run_dir: RunDir
+    checkpoint: Checkpoint | None
+
+    def run(
+        self,
+        *,
+        callbacks: Iterable[Callback] = (),
+        on_event: Callable[[Event], None] | None = None,
+        control: TrainerControl | None = None,
+        progress_interval: float = 0.25,
+    ) -> Run:
+        return Run(
+            self.prepared,
+            run_dir=self.run_dir,
+            callbacks=callbacks,
+            on_event=on_event,
+            control=control,
+            resume_from=self.checkpoint,
+            progress_interval=progress_interval,
+        )
+
+
+def prepare_resume(
+    run_dir: str | Path, *, epochs: int | None = None, device: str | None = None, threads: int | None = None
+) -> ResumePlan:
+    """Check `run_dir` for continuing to the preset's epochs (or `epochs`). Raises UserError, before changing
+    anything, when the folder, its preset or its checkpoint is missing, broken, or does not fit."""
     path = check_run_folder(run_dir)
     source = str(path)
-    overrides = []
-    if epochs is not None:
-        overrides.append(f"training.epochs={int(epochs)}")
-    if device is not None:
-        overrides.append(f"training.device={json.dumps(device)}")
-    if threads is not None:
-        overrides.append(f"training.threads={int(threads)}")
-    preset = load_preset(path / PRESET_FILE, overrides)
+    preset = load_preset(path / PRESET_FILE, option_overrides(epochs=epochs, device=device, threads=threads))
     ckpt_path = checkpoint_dir(path) / LAST_FILE
     checkpoint: Checkpoint | None = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
     total = preset.training.epochs
@@ -69,23 +82,25 @@ def resume_run(
     prepared = prepare_run(preset, source=str(path / PRESET_FILE))
     if checkpoint is not None:
         checkpoint.check_fits(prepared.preset, model_shapes(prepared), source=str(ckpt_path))
-    run = Run(prepared, out_dir=None, on_event=on_event, control=control, progress_interval=progress_interval)
-    run.run_dir = RunDir.open_existing(path)
+    run_folder = RunDir.open_existing(path)
     remove_stale_temp_files(path)
-    if checkpoint is not None:
-        run.resume_from = checkpoint
-    else:
-        run.resume_from = _FromScratch()
-    return run
+    return ResumePlan(prepared, run_folder, checkpoint)
 
 
-class _FromScratch:
-    """Resume with no checkpoint yet: train from epoch 0 again, keeping only metrics.csv's header."""
-
-    epoch = 0
-
-    def restore(self, trainer) -> None:
-        pass
+def resume_run(
+    run_dir: str | Path,
+    *,
+    epochs: int | None = None,
+    device: str | None = None,
+    threads: int | None = None,
+    callbacks: Iterable[Callback] = (),
+    on_event: Callable[[Event], None] | None = None,
+    control: TrainerControl | None = None,
+    progress_interval: float = 0.25,
+) -> Run:
+    """A Run that continues `run_dir` from its last checkpoint (see prepare_resume); call `.execute()` on it."""
+    plan = prepare_resume(run_dir, epochs=epochs, device=device, threads=threads)
+    return plan.run(callbacks=callbacks, on_event=on_event, control=control, progress_interval=progress_interval)
 
 
 def remove_stale_temp_files(path: Path) -> None:

@@ -21,6 +21,9 @@ from typing import Any
 from nn_tui.core.errors import UserError
 from nn_tui.core.fileio import atomic_write, atomic_write_json, atomic_write_text
 from nn_tui.core.preset.load import Preset, dump_preset
+from nn_tui.core.training.callbacks import Callback
+from nn_tui.core.training.events import EpochEnd
+from nn_tui.core.training.state import TrainState
 
 PRESET_FILE = "preset.toml"
 METRICS_FILE = "metrics.csv"
@@ -173,6 +176,16 @@ class RunDir:
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write_json(self.path / SUMMARY_FILE, _json_safe(summary))
+
+
+class MetricsWriter(Callback):
+    """Appends each epoch's row to the run folder's metrics.csv (opened by the run before training)."""
+
+    def __init__(self, run_dir: RunDir) -> None:
+        self.append = run_dir.append_metrics
+
+    def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
+        self.append(event.row())
 
 
 def _csv_value(v: Any) -> str:

@@ -5,18 +5,21 @@ from __future__ import annotations
 import platform
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import nn_tui
-from nn_tui.core.datasets import CLASSIFICATION, Dataset, absolute_path_options, load_dataset
+from nn_tui.core.datasets import Dataset, absolute_path_options, load_dataset, metric_for
 from nn_tui.core.errors import UserError
-from nn_tui.core.training.events import EpochEnd, Event, RunError, RunFinished, RunStarted, TrainerControl
+from nn_tui.core.run.checkpoint import Checkpoint, Checkpointer
+from nn_tui.core.training.callbacks import Callback, Callbacks, EventCallback
+from nn_tui.core.training.events import Event, RunError, RunFinished, RunStarted, TrainerControl
+from nn_tui.core.training.state import TrainState
 from nn_tui.core.model.build import LayerSummary, default_loss, output_units, resolved_momentum, summarize
 from nn_tui.core.preset.load import Preset, check_loss_for_task
-from nn_tui.core.run.rundir import RunDir
+from nn_tui.core.run.rundir import MetricsWriter, RunDir
 
 
 @dataclass
@@ -90,37 +93,59 @@ def versions() -> dict[str, str]:
 
 
 class Run:
-    """Runs a prepared preset, writing the run folder as it goes. Used from any thread."""
+    """Runs a prepared preset, writing the run folder as it goes. Complete at construction; used from any thread.
+
+    run_dir: an existing run folder to continue in (see nn_tui.core.run.resume), or else out_dir: where a new
+    run folder is created (None: no folder). callbacks see every event with the TrainState (on_event=fn is a
+    shorthand for a callback passing each event to fn). resume_from: a checkpoint whose TrainState (and
+    callbacks' states) training continues from.
+    """
 
     def __init__(
         self,
         prepared: PreparedRun,
         *,
+        run_dir: RunDir | str | Path | None = None,
         out_dir: str | Path | None = "runs",
+        callbacks: Iterable[Callback] = (),
         on_event: Callable[[Event], None] | None = None,
         control: TrainerControl | None = None,
+        resume_from: Checkpoint | None = None,
         progress_interval: float = 0.25,
     ) -> None:
         self.prepared = prepared
-        self.on_event = on_event or (lambda e: None)
         self.control = control or TrainerControl()
         self.progress_interval = progress_interval
+        self.resume_from = resume_from
+        self.resuming = run_dir is not None
+        self.state = TrainState(preset=prepared.preset, data=prepared.data)
         self.trainer = None
-        self.checkpoints = None  # nn_tui.core.run.checkpoint.Checkpointer, while training with a run folder
-        self.resume_from = None  # a Checkpoint to continue from (nn_tui.core.run.resume)
         self.evaluation: dict[str, Any] | None = None
         self.started_at = time.time()
-        self.run_dir = RunDir.create(out_dir, prepared.preset.name, need_bytes=self._disk_bytes()) if out_dir is not None else None
-        if self.run_dir is not None:
+        if run_dir is not None:
+            self.run_dir: RunDir | None = run_dir if isinstance(run_dir, RunDir) else RunDir.open_existing(run_dir)
+        elif out_dir is not None:
+            self.run_dir = RunDir.create(out_dir, prepared.preset.name, need_bytes=self._disk_bytes())
             # Written at once, so a run killed before its first step still leaves a folder that reads and resumes.
             self.run_dir.write_preset(prepared.preset)
             self.run_dir.write_summary(self._summary("running", "starting", None))
+        else:
+            self.run_dir = None
+        own: list[Callback] = []
+        self.checkpoints: Checkpointer | None = None
+        if self.run_dir is not None:
+            self.checkpoints = Checkpointer(
+                self.run_dir.path, self.state, every=prepared.preset.training.checkpoint_every,
+                extra_state=lambda: self.callbacks.state_dicts(),
+            )
+            # The metrics row first, so a checkpoint never runs ahead of metrics.csv.
+            own = [MetricsWriter(self.run_dir), self.checkpoints]
+        extra = [EventCallback(on_event)] if on_event is not None else []
+        self.callbacks = Callbacks(self.state, [*own, *callbacks, *extra])
 
     def _summary(self, status: str, message: str, finished: RunFinished | None) -> dict[str, Any]:
-        p = self.prepared
-        trainer = self.trainer
-        best = finished.best if finished else (trainer.best if trainer else {})
-        final = finished.final if finished else (trainer.final if trainer else {})
+        p, s = self.prepared, self.state
+        best = finished.best if finished else s.best
         summary = {
             "status": status,
             "message": message,
@@ -128,10 +153,10 @@ class Run:
             "preset": p.preset.name,
             "dataset": p.preset.data.dataset,
             "task": p.data.task,
-            "metric": "val_accuracy" if p.data.task == CLASSIFICATION else "val_r2",
-            "final": final,
+            "metric": metric_for(p.data.task),
+            "final": finished.final if finished else s.final,
             "best": best,
-            "epochs_run": finished.epochs_run if finished else (trainer.epoch if trainer else 0),
+            "epochs_run": finished.epochs_run if finished else s.epoch,
             "epochs": p.preset.training.epochs,
             "parameters": p.parameters,
             "device": p.device,
@@ -143,17 +168,17 @@ class Run:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started_at)),
             "wall_time": round(time.time() - self.started_at, 3),
         }
-        if self.resume_from is not None:  # this session continued the run from a checkpoint
-            summary["resumed_from_epoch"] = self.resume_from.epoch
+        if self.resuming:  # this session continued the run from a checkpoint (or from scratch, epoch 0)
+            summary["resumed_from_epoch"] = self.resume_from.epoch if self.resume_from is not None else 0
         if p.preset.expect:
             summary["expect"] = expectations(p.preset, best)
-        if finished is not None and trainer is not None:
+        if finished is not None and self.trainer is not None:
             summary["evaluation"] = self.evaluate()
         return summary
 
     def evaluate(self) -> dict[str, Any] | None:
         """Accuracy, per-class precision/recall and confusion matrix (or R², RMSE, MAE) of the final weights
-        on the validation split. Kept in self.evaluation for the app; {"error": ...} if it cannot be computed."""
+        on the validation split. Kept in self.evaluation; {"error": ...} if it cannot be computed."""
         from nn_tui.core.inspection.evaluate import evaluate_model
 
         try:
@@ -169,13 +194,6 @@ class Run:
 
         return run_folder_bytes(self.prepared.parameters, self.prepared.preset)
 
-    def _event(self, event: Event) -> None:
-        if isinstance(event, EpochEnd) and self.run_dir is not None:
-            self.run_dir.append_metrics(event.row())
-            if self.checkpoints is not None:  # after the row, so a checkpoint never runs ahead of metrics.csv
-                self.checkpoints.on_epoch_end(event.epoch)
-        self.on_event(event)
-
     def execute(self) -> RunFinished:
         """Train to the end (or stop / divergence). Never raises for training errors: they become status 'failed'."""
         from nn_tui.core.training.trainer import Trainer
@@ -190,23 +208,17 @@ class Run:
                 p.data,
                 device=p.device,
                 n_out=p.n_out,
-                on_event=self._event,
+                callbacks=self.callbacks.items,
                 control=self.control,
                 progress_interval=self.progress_interval,
                 run_dir=str(rd.path) if rd else None,
+                state=self.state,
             )
             if self.resume_from is not None:
-                self.resume_from.restore(self.trainer)
+                self.trainer.load_state_dict(self.resume_from.train_state())
+                self.callbacks.load_state_dicts(self.resume_from.callback_states)
             if rd is not None:
-                from nn_tui.core.run.checkpoint import Checkpointer
-
-                self.checkpoints = Checkpointer(rd.path, self.trainer, every=p.preset.training.checkpoint_every)
-                self.checkpoints.prepare()
-                if self.resume_from is not None:
-                    rd.truncate_metrics(self.trainer.epoch)
-                rd.write_preset(p.preset)
-                rd.open_metrics(self.trainer.metric)
-                rd.write_summary(self._summary("running", "training", None))
+                self._open_folder(rd)
             started = True
             finished = self.trainer.run()
         except KeyboardInterrupt:
@@ -216,15 +228,25 @@ class Run:
             raise
         except Exception as exc:  # noqa: BLE001 - reported as a failed run, with the traceback kept
             tb = traceback.format_exc()
-            self.on_event(RunError(f"{type(exc).__name__}: {exc}", tb))
+            self.callbacks.emit(RunError(f"{type(exc).__name__}: {exc}", tb))
             finished = self._fallback("failed", f"{type(exc).__name__}: {exc}")
         finally:
-            if rd is not None and (started or self.resume_from is None):  # a resume that never began keeps its folder
+            if rd is not None and (started or not self.resuming):  # a resume that never began keeps its folder
                 finished = self._write_results(finished, hard_stop=hard_stop)
             elif rd is not None:
                 rd.close()
-        self.on_event(finished)
+        self.callbacks.emit(finished)
         return finished
+
+    def _open_folder(self, rd: RunDir) -> None:
+        """Ready the folder for training: checkpoints/ writable, metrics.csv open (cut back to the checkpoint's
+        epoch when resuming), the resolved preset and a "training" summary written."""
+        self.checkpoints.prepare()
+        if self.resuming:
+            rd.truncate_metrics(self.state.epoch)
+        rd.write_preset(self.prepared.preset)
+        rd.open_metrics(self.trainer.metric)
+        rd.write_summary(self._summary("running", "training", None))
 
     def _write_results(self, finished: RunFinished | None, *, hard_stop: bool) -> RunFinished | None:
         """Final checkpoint, weights and summary. A full disk here fails the run with a clear message;
@@ -234,8 +256,7 @@ class Run:
         message = finished.message if finished else "failed"
         try:
             if self.trainer is not None:
-                if self.checkpoints is not None:
-                    self.checkpoints.finish(status, consistent=not hard_stop)
+                self.checkpoints.finish(status, consistent=not hard_stop)
                 rd.save_weights(self.trainer.state_dict_cpu(), {"preset": p.preset.name})
         except OSError as exc:
             status, message = "failed", f"could not save the run's weights: {exc.strerror or exc} ({message})"
@@ -249,14 +270,14 @@ class Run:
         return finished
 
     def _fallback(self, status: str, message: str) -> RunFinished:
-        t = self.trainer
+        s = self.state
         return RunFinished(
             status=status,
             message=message,
-            epochs_run=t.epoch if t else 0,
-            seconds=t.final.get("seconds", 0.0) if t else 0.0,
-            final=dict(t.final) if t else {},
-            best=dict(t.best) if t else {},
+            epochs_run=s.epoch,
+            seconds=s.final.get("seconds", 0.0),
+            final=dict(s.final),
+            best=dict(s.best),
             run_dir=str(self.run_dir.path) if self.run_dir else None,
         )
 
@@ -267,10 +288,12 @@ def train_preset(
     out_dir: str | Path | None = "runs",
     on_event: Callable[[Event], None] | None = None,
     control: TrainerControl | None = None,
+    callbacks: Iterable[Callback] = (),
     source: str | None = None,
 ) -> tuple[RunFinished, Run]:
     """Convenience: prepare and run in one call (tests, scripts)."""
-    run = Run(prepare_run(preset, source=source), out_dir=out_dir, on_event=on_event, control=control)
+    run = Run(prepare_run(preset, source=source), out_dir=out_dir, callbacks=callbacks, on_event=on_event,
+              control=control)
     return run.execute(), run
 
 

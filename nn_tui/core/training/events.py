@@ -96,6 +96,10 @@ class TrainerControl:
         with self._cond:
             self._cond.notify_all()
 
+    def stop(self) -> None:
+        """Stop after the current step (the run ends as "stopped", its folder resumable). For callbacks too."""
+        self.request_stop()
+
     def pause(self) -> None:
         with self._cond:
             self._paused = True

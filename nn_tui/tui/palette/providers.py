@@ -1,52 +1,35 @@
-"""Command palette (ctrl+p): open / save presets, bundled presets, datasets, and the run controls that apply now."""
+"""The command palette's providers (ctrl+p): on the main screen, open / save presets, bundled presets, datasets,
+the run controls that apply now, comparing and exporting runs; on the runs screen, exporting a run."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from nn_tui.core.preset.load import bundled_presets, load_preset
 from nn_tui.core.errors import UserError
-
-
-class CommandList(Provider):
-    """A palette provider whose commands are a list of (text, callback, help) from `_commands()`."""
-
-    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
-        raise NotImplementedError
-
-    async def discover(self) -> Hits:
-        for text, command, help_text in self._commands():
-            yield DiscoveryHit(text, command, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, command, help_text in self._commands():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), command, help=help_text)
+from nn_tui.tui.palette.base import CommandList
+from nn_tui.tui.palette.export import export_commands
 
 
 class NNTuiCommands(CommandList):
-    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
-        from nn_tui.tui.screens.main import MainScreen
+    """The main screen's palette (MainScreen.COMMANDS)."""
 
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         screen = self.screen
-        if not isinstance(screen, MainScreen):
-            return []
+        run = screen.run
         tv = screen.train_view_if_mounted  # None just after the first frame
         out: list[tuple[str, Callable[[], object], str]] = [
             ("Open preset file…", screen.action_open, "load a .toml preset (ctrl+o)"),
             ("Save preset", screen.action_save, "save the setup as a preset TOML (ctrl+s)"),
             ("Save preset as…", screen.action_save_as, "save the setup under a new file name"),
         ]
-        if tv is not None and tv.active:
+        if run.active:
             out.append(("Stop training", screen.action_stop, "stop the run; it is saved as stopped (x)"))
-            if tv.state in ("starting", "training"):
+            if run.state in ("starting", "training"):
                 out.append(("Pause training", screen.action_pause, "space"))
-            if tv.state == "paused":
+            if run.state == "paused":
                 out.append(("Resume training", screen.action_resume, "space"))
                 out.append(("Step one epoch", screen.action_step, "n"))
         else:
@@ -54,9 +37,11 @@ class NNTuiCommands(CommandList):
             out += self._resume_commands()
         if tv is not None:
             out.append(("Toggle log scale of the loss chart", screen.action_log_scale, "l"))
-        from nn_tui.tui.palette.insight import insight_commands
-
-        out += insight_commands(screen)  # compare runs; export the last run
+        out.append(("Compare runs", screen.action_compare_runs,
+                    "past runs in the runs folder; select two or more to overlay their loss curves"))
+        history = run.history
+        if not run.active and history is not None and history.finished is not None:
+            out += export_commands(self.app, history.run_dir)
         for name, path in bundled_presets().items():
             out.append((f"Bundled preset: {name}", partial(self._open_bundled, path), str(path.name)))
         for name, info in screen.datasets.items():
@@ -84,8 +69,7 @@ class NNTuiCommands(CommandList):
         except UserError as exc:
             self.app.notify(str(exc), title="Cannot resume", severity="error")
             return
-        screen.action_show_tab("tab-train")  # type: ignore[attr-defined]
-        screen.when_mounted(lambda: screen.train_view.start(preset, resume_dir=str(path)))  # type: ignore[attr-defined]
+        screen.resume_run(preset, path)  # type: ignore[attr-defined]
 
     async def _open_bundled(self, path) -> None:
         screen = self.screen
@@ -95,3 +79,11 @@ class NNTuiCommands(CommandList):
             self.app.notify(str(exc), title="Cannot open", severity="error")
             return
         await screen.open_preset(preset, path)  # type: ignore[attr-defined]
+
+
+class RunsCommands(CommandList):
+    """The runs screen's palette (RunsScreen.COMMANDS): export the highlighted run."""
+
+    def _commands(self):
+        record = getattr(self.screen, "highlighted", None)
+        return export_commands(self.app, record.path if record else None, "highlighted run")

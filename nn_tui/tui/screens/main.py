@@ -25,6 +25,7 @@ from nn_tui.core.preset.load import (
     save_preset,
 )
 from nn_tui.tui.messages import DataProbed, TorchReady
+from nn_tui.tui.palette.providers import NNTuiCommands
 from nn_tui.tui.probe import needs_probe, probe
 from nn_tui.tui.setup_specs import data_specs, effective_loss, known_shape, training_specs, valid_losses
 from nn_tui.tui.widgets.dataset_panel import DatasetPanel
@@ -34,6 +35,7 @@ from nn_tui.tui.widgets.insight_view import InsightView
 from nn_tui.tui.widgets.layer_stack import LayerStack
 from nn_tui.tui.widgets.layer_table import LayerTable
 from nn_tui.tui.widgets.train_view import TrainView
+from nn_tui.tui.training.controller import RunController
 
 PROBE_DELAY = 0.15
 
@@ -49,6 +51,7 @@ def default_preset() -> Preset:
 
 
 class MainScreen(Screen):
+    COMMANDS = Screen.COMMANDS | {NNTuiCommands}
     BINDINGS = [
         Binding("t", "train", "Train", id="run.train", tooltip="Train the current setup in a new run"),
         Binding("x", "stop", "Stop", id="run.stop"),
@@ -68,8 +71,9 @@ class MainScreen(Screen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
-    def __init__(self, preset: Preset | None = None, preset_path: Path | None = None) -> None:
+    def __init__(self, run: RunController, preset: Preset | None = None, preset_path: Path | None = None) -> None:
         super().__init__()
+        self.run = run  # the run the Train and Inside tabs show
         self.preset = preset.copy() if preset is not None else default_preset()
         self.preset_path = preset_path
         self.datasets: dict[str, DatasetInfo] = all_datasets()
@@ -109,12 +113,13 @@ class MainScreen(Screen):
                         )
             with TabPane("3 Train", id="tab-train"):
                 # Mounted once the first frame is painted: charts and device polling are not needed to start.
-                yield Deferred(TrainView(id="train-view"))
+                yield Deferred(TrainView(self.run, device_source=self.app.device_source, id="train-view"))
             with TabPane("4 Inside", id="tab-inside"):
-                yield Deferred(InsightView(id="insight-view", source=self._latest_insight))
+                yield Deferred(InsightView(self.run, id="insight-view"))
         yield Footer()
 
     def on_mount(self) -> None:
+        self.run.listen(self)
         self.query_one("#dataset-list").focus()  # arrows browse datasets from the first key on
         self._after_preset(probe=False)
         # Loading the dataset (numpy) waits for the first frame, so the screen appears at once.
@@ -160,16 +165,12 @@ class MainScreen(Screen):
     @on(Deferred.Mounted)
     def _deferred_mounted(self, event: Deferred.Mounted) -> None:
         event.stop()
+        self._setup_changed()  # the Train tab shows the setup being edited until a run starts
+        self.torch_state_changed()
         if self.all_mounted:
             waiting, self._when_mounted = self._when_mounted, []
             for callback in waiting:
                 callback()
-
-    def _latest_insight(self) -> object:
-        """For the Inside tab: the last run's latest network snapshot (None before a run)."""
-        tv = self.query_one_optional(TrainView)
-        history = tv.history if tv is not None else None
-        return getattr(history, "insight", None)
 
     @property
     def dataset_info(self) -> DatasetInfo:
@@ -210,7 +211,7 @@ class MainScreen(Screen):
         self._update_title()
         tv = self.query_one_optional(TrainView)
         if tv is not None:
-            tv.setup_changed()
+            tv.set_torch_loading(getattr(self.app, "torch_state", "") == "loading")
 
     def _set_shape_from_registry(self) -> None:
         info = self.dataset_info
@@ -232,14 +233,20 @@ class MainScreen(Screen):
             samples=self.preset.data.options.get("samples"),
         )
 
+    def setup_io(self) -> tuple[int | None, int | None]:
+        """The network's input and output sizes as the layer table shows them (None while unknown)."""
+        table = self.query_one_optional(LayerTable)
+        return getattr(table, "n_in", None), getattr(table, "n_out", None)
+
     def _setup_changed(self) -> None:
         tv = self.query_one_optional(TrainView)
         if tv is None:
             return
-        tv.setup_changed()
-        if tv.active and tv.run_preset is not None and self.preset != tv.run_preset:
+        tv.show_setup(self.preset, self.setup_io())
+        run = self.run
+        if run.active and run.run_preset is not None and self.preset != run.run_preset:
             tv.note("the setup changed since this run started: r restarts with it")
-        elif tv.active:
+        elif run.active:
             tv.note("")
 
     # ------------------------------------------------------------ background dataset probe
@@ -386,20 +393,18 @@ class MainScreen(Screen):
     # ------------------------------------------------------------ which keys apply now
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        tv = self.query_one_optional(TrainView)
-        if tv is None:  # the Train tab mounts just after the first frame
-            return action not in ("stop", "pause", "resume", "step", "reset", "log_scale")
-        state = tv.state
+        run = self.run
+        state = run.state
         if action == "train":
-            return not tv.active
+            return not run.active
         if action == "stop":
-            return tv.active
+            return run.active
         if action == "pause":  # also while starting: the run then starts paused
             return state in ("starting", "training")
         if action in ("resume", "step"):
             return state == "paused"
         if action == "reset":
-            return tv.history is not None
+            return run.history is not None
         if action == "log_scale":
             return self.query_one(TabbedContent).active == "tab-train"
         return True
@@ -413,11 +418,30 @@ class MainScreen(Screen):
         self._offered = self._run_offers()
         super().refresh_bindings()
 
+    @on(RunController.StateChanged)
     def run_state_changed(self) -> None:
-        """The Train tab's state changed: refresh the Footer only if the run keys it offers changed. A Footer
+        """The run's state changed: refresh the Footer only if the run keys it offers changed. A Footer
         refresh rebuilds every key (20-60 ms here), and a starting run would pay it in its first second."""
         if self._run_offers() != self._offered:
             self.refresh_bindings()
+
+    @on(RunController.Finished)
+    def _run_finished(self, event: RunController.Finished) -> None:
+        finished = event.finished
+        if finished.status in ("diverged", "failed"):
+            self.notify(finished.message, title=f"Run {finished.status}", severity="error", timeout=10)
+        elif finished.status == "completed":
+            self.notify(f"saved in {finished.run_dir}", title="Training complete", timeout=4)
+
+    @on(RunController.StartRefused)
+    def _run_refused(self, event: RunController.StartRefused) -> None:
+        self.notify(event.message, title="Could not start training", severity="error", timeout=8)
+
+    @on(RunController.Crashed)
+    def _run_crashed(self, event: RunController.Crashed) -> None:
+        from nn_tui.tui.screens.error import ErrorModal
+
+        self.app.push_screen(ErrorModal("Training failed", event.error))
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
@@ -450,7 +474,7 @@ class MainScreen(Screen):
         if not self.all_mounted:
             self.when_mounted(self.action_train)
             return
-        if self.train_view.active:
+        if self.run.active:
             return
         refused = self.refused_fields()
         if refused:
@@ -460,19 +484,29 @@ class MainScreen(Screen):
         # would come out of the training thread's time (the GIL), and the first frames look the same.
         self.action_show_tab("tab-train")
         preset = self.preset
-        self.call_after_refresh(lambda: self.train_view.start(preset))
+        self.call_after_refresh(lambda: self.run.start(preset, io=self.setup_io()))
+
+    def action_compare_runs(self) -> None:
+        from nn_tui.tui.screens.runs import RunsScreen
+
+        self.app.push_screen(RunsScreen(getattr(self.app, "runs_dir", "runs")))
+
+    def resume_run(self, preset: Preset, path: Path) -> None:
+        """Continue the run in folder `path` (its preset: `preset`) from its last checkpoint."""
+        self.action_show_tab("tab-train")
+        self.when_mounted(lambda: self.run.start(preset, resume_dir=str(path)))
 
     def action_stop(self) -> None:
-        self.train_view.stop()
+        self.run.stop()
 
     def action_pause(self) -> None:
-        self.train_view.pause()
+        self.run.pause()
 
     def action_resume(self) -> None:
-        self.train_view.resume()
+        self.run.resume()
 
     def action_step(self) -> None:
-        self.train_view.step()
+        self.run.step()
 
     def action_log_scale(self) -> None:
         on_ = self.train_view.toggle_log_scale()
@@ -480,17 +514,17 @@ class MainScreen(Screen):
 
     @work(exclusive=True, group="reset")
     async def action_reset(self) -> None:
-        tv = self.train_view
-        if not tv.active:
-            tv.clear()
+        run = self.run
+        if not run.active:
+            run.clear()
             return
         from nn_tui.tui.screens.confirm import ConfirmModal
 
         if await self.app.push_screen_wait(
             ConfirmModal("Stop this run and start again from fresh weights with the current setup?", yes="Restart")
         ):
-            await tv.stop_and_wait()
-            tv.start(self.preset)
+            await run.stop_and_wait()
+            run.start(self.preset, io=self.setup_io())
 
     # ------------------------------------------------------------ presets on disk
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from nn_tui.core.training.events import EpochEnd, Event, RunError, RunFinished, RunStarted, StepProgress
-from nn_tui.core.inspection.insight import InsightSnapshot
 from nn_tui.tui.series import Series
+
+if TYPE_CHECKING:
+    from nn_tui.core.inspection.insight import InsightSnapshot
 
 # Statuses that mean "this run is over" and how the app words them.
 FINISHED_WORDS = {
@@ -40,7 +43,7 @@ class RunHistory:
     version: int = 0  # bumped on every change, so charts redraw only when needed
     began_at: float | None = None  # monotonic clock at RunStarted
     paused_seconds: float = 0.0
-    insight: InsightSnapshot | None = None  # the latest snapshot of the network, for the Inside tab
+    insight: InsightSnapshot | None = None  # the latest snapshot of the network (set by the RunController)
 
     def apply(self, events: list[Event]) -> bool:
         for event in events:
@@ -72,8 +75,6 @@ class RunHistory:
                 self.finished = event
             elif isinstance(event, RunError):
                 self.error = event.message
-            elif isinstance(event, InsightSnapshot):
-                self.insight = event
         if events:
             self.version += 1
         return bool(events)

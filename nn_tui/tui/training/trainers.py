@@ -1,17 +1,20 @@
 """How the app trains: a function run on a worker thread. The real one calls the core `Run`; tests pass a fake.
 
-A trainer function takes the preset and returns the RunFinished, reporting through `on_event`
-(which only appends to a deque) and obeying `control` (stop / pause / step one epoch).
+A trainer function takes the preset and returns the RunFinished, reporting through `on_event` and
+`on_snapshot` (which only hand over) and obeying `control` (stop / pause / step one epoch).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from nn_tui.core.training.events import Event, RunFinished, TrainerControl
 from nn_tui.core.preset.load import Preset
+from nn_tui.core.training.events import Event, RunFinished, TrainerControl
+
+if TYPE_CHECKING:
+    from nn_tui.core.inspection.insight import InsightSnapshot
 
 
 class TrainerFunction(Protocol):
@@ -21,7 +24,9 @@ class TrainerFunction(Protocol):
         *,
         out_dir: str | Path,
         on_event: Callable[[Event], None],
+        on_snapshot: Callable[[InsightSnapshot], None],
         control: TrainerControl,
+        resume_dir: str | Path | None = None,
     ) -> RunFinished: ...
 
 
@@ -30,37 +35,28 @@ def train_with_torch(
     *,
     out_dir: str | Path,
     on_event: Callable[[Event], None],
+    on_snapshot: Callable[[InsightSnapshot], None],
     control: TrainerControl,
+    resume_dir: str | Path | None = None,
 ) -> RunFinished:
-    """The real trainer: the same `Run` as `nn-tui run`, so the app writes the same run directory.
+    """The real trainer: the same `Run` as `nn-tui run`, so the app writes the same run directory; with
+    `resume_dir`, it continues that run in its own folder from its last checkpoint, as `nn-tui run --resume`
+    does (a UserError explains a run that cannot continue). Snapshots of the network for the Inside tab go
+    to `on_snapshot`, twice a second at most.
 
     Imports torch (via the core) on the calling thread, never on the UI thread.
     """
-    from nn_tui.core.inspection.insight import InsightProbe
-    from nn_tui.core.run.runner import Run, prepare_run
-
-    prepared = prepare_run(preset, source="app")
-    # The probe adds snapshots of the network (for the Inside tab) to the events, twice a second at most.
-    probe = InsightProbe(on_event)
-    run = Run(prepared, out_dir=out_dir, on_event=probe, control=control, progress_interval=0.25)
-    probe.attach(run)
-    return run.execute()
-
-
-def resume_with_torch(
-    run_dir: str | Path,
-    *,
-    on_event: Callable[[Event], None],
-    control: TrainerControl,
-) -> RunFinished:
-    """Continue a stopped or interrupted run in its own folder from its last checkpoint, exactly as
-    `nn-tui run --resume` does (nn_tui.core.run.resume). A UserError explains a run that cannot continue."""
-    from nn_tui.core.inspection.insight import InsightProbe
+    from nn_tui.core.inspection.insight import InsightSampler
     from nn_tui.core.run.resume import resume_run
+    from nn_tui.core.run.runner import Run, prepare_run
+    from nn_tui.core.training.callbacks import EventCallback
 
-    probe = InsightProbe(on_event)
-    run = resume_run(run_dir, on_event=probe, control=control, progress_interval=0.25)
-    probe.attach(run)
+    callbacks = [EventCallback(on_event), InsightSampler(on_snapshot)]
+    if resume_dir is not None:
+        run = resume_run(resume_dir, callbacks=callbacks, control=control, progress_interval=0.25)
+    else:
+        run = Run(prepare_run(preset, source="app"), out_dir=out_dir, callbacks=callbacks, control=control,
+                  progress_interval=0.25)
     return run.execute()
 
 

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from nn_tui.tui.insight_colors import blend, hex_of, surface_rgb
+from nn_tui.tui.widgets.insight_colors import blend, hex_of, surface_rgb
 from nn_tui.tui.widgets.chart import theme_rgb
 
 NAME_WIDTH = 12

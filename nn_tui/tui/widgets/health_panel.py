@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from nn_tui.core.inspection.health import HealthReport
-from nn_tui.tui.insight_colors import hex_of
+from nn_tui.tui.widgets.insight_colors import hex_of
 from nn_tui.tui.widgets.chart import theme_rgb
 
 

@@ -14,7 +14,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from nn_tui.tui.cells import Colors, message_strips, strips_from_cells
-from nn_tui.tui.insight_colors import blend, hex_of, sign_rgb, theme_colors
+from nn_tui.tui.widgets.insight_colors import blend, hex_of, sign_rgb, theme_colors
 
 if TYPE_CHECKING:
     import numpy as np

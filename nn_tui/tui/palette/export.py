@@ -1,4 +1,4 @@
-"""Command-palette entries for exporting runs and comparing them, and the background export they start."""
+"""Palette entries that export a run folder, and the background export they start."""
 
 from __future__ import annotations
 
@@ -50,19 +50,3 @@ def export_commands(app: App, run_dir: str | Path | None, which: str = "last run
          f"{FORMAT_WORDS[fmt][1]} · {Path(run_dir).name}")
         for fmt in FORMATS
     ]
-
-
-def insight_commands(screen: Any) -> list[tuple[str, Callable[[], Any], str]]:
-    """Entries for the main screen's palette: compare runs, and export the last finished run."""
-    from nn_tui.tui.screens.runs import RunsScreen
-
-    app = screen.app
-    out: list[tuple[str, Callable[[], Any], str]] = [
-        ("Compare runs", lambda: app.push_screen(RunsScreen(getattr(app, "runs_dir", "runs"))),
-         "past runs in the runs folder; select two or more to overlay their loss curves"),
-    ]
-    tv = getattr(screen, "train_view_if_mounted", None)
-    history = getattr(tv, "history", None)
-    if tv is not None and not tv.active and history is not None and history.finished is not None:
-        out += export_commands(app, history.run_dir)
-    return out
