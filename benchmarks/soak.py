@@ -39,7 +39,7 @@ BATCH = 4  # 400 steps an epoch
 
 
 def soak_preset(epochs: int):
-    from nn_tui.core.preset.load import parse_preset
+    from nn_tui.core.preset import parse_preset
 
     return parse_preset(
         {

@@ -228,7 +228,7 @@ def case_mnist(spec: dict) -> dict:
         extra = {}
     else:
         from nn_tui.core.datasets import Dataset
-        from nn_tui.core.preset.load import DataSpec, LayerSpec, Preset, TrainingSpec
+        from nn_tui.core.preset import DataSpec, LayerSpec, Preset, TrainingSpec
 
         data = Dataset("mnist_like", "classification", Xtr.numpy(), ytr.numpy(), Xte.numpy(), yte.numpy(),
                        [f"pixel{i}" for i in range(784)], [str(i) for i in range(10)], source="synthetic")
@@ -266,7 +266,7 @@ def case_tiny(spec: dict) -> dict:
     device = spec.get("device", "cpu")
     threads = spec.get("threads", 1)
     set_threads(threads)
-    from nn_tui.core.preset.load import parse_preset
+    from nn_tui.core.preset import parse_preset
     from nn_tui.core.run.runner import prepare_run
 
     raw = tiny_spec(net)
@@ -326,7 +326,7 @@ def case_tiny(spec: dict) -> dict:
 
 
 def app_preset(epochs: int, threads: int = 0):
-    from nn_tui.core.preset.load import load_preset, resolve_preset_path
+    from nn_tui.core.preset import load_preset, resolve_preset_path
 
     return load_preset(resolve_preset_path("spiral"), [f"training.epochs={epochs}", 'training.device="cpu"',
                                                         f"training.threads={threads}"])
@@ -546,7 +546,7 @@ def case_memory(spec: dict) -> dict:
     second from the event callback: after warm-up (10% of the steps), the peak, and the end."""
     import resource
 
-    from nn_tui.core.preset.load import parse_preset
+    from nn_tui.core.preset import parse_preset
     from nn_tui.core.run.runner import Run, prepare_run
 
     set_threads(1)

@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 @pytest.fixture
 def make_preset():
-    from nn_tui.core.preset.load import parse_preset
+    from nn_tui.core.preset import parse_preset
 
     def make(dataset="xor", layers=(), source="test.toml", **sections):
         raw = {"data": {"dataset": dataset, **sections.pop("data", {})}, "model": {"layers": list(layers)}}

@@ -34,7 +34,7 @@ def _root(ctx: typer.Context) -> None:
 
 
 def launch_app(preset: str | None) -> None:
-    from nn_tui.core.preset.load import load_preset, resolve_preset_path
+    from nn_tui.core.preset import load_preset, resolve_preset_path
 
     loaded = None
     try:
@@ -61,7 +61,7 @@ def open_cmd(preset: str = typer.Argument(..., help="A preset file, or the name 
 @app.command("presets")
 def presets_cmd() -> None:
     """List the bundled presets with their descriptions."""
-    from nn_tui.core.preset.load import bundled_presets, read_toml
+    from nn_tui.core.preset import bundled_presets, read_toml
 
     rows = []
     for name, path in bundled_presets().items():

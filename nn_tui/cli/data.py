@@ -26,7 +26,7 @@ def show_datasets(name: str | None, *, json_out: bool) -> None:
 
 
 def evaluate(run_dir: Path, data: str | None, *, json_out: bool) -> None:
-    from nn_tui.core.preset.load import load_preset, resolve_preset_path
+    from nn_tui.core.preset import load_preset, resolve_preset_path
 
     data_preset = load_preset(resolve_preset_path(data)) if data is not None else None
     from nn_tui.core.inspection.evaluate import format_report

@@ -62,8 +62,8 @@ def run_cmd(
 def _build_run(preset, resume, epochs, device, seed, threads, set_, out, json_out, quiet, health):
     """The Run with its callbacks (the reporter; a health.csv writer with --health), complete at construction."""
     from nn_tui.cli.output import make_reporter
-    from nn_tui.core.inspection.health import HEALTH_FILE, HealthSampler
-    from nn_tui.core.preset.load import load_preset, resolve_preset_path
+    from nn_tui.core.inspection.sampling import HEALTH_FILE, HealthSampler
+    from nn_tui.core.preset import load_preset, resolve_preset_path
     from nn_tui.core.preset.overrides import option_overrides
     from nn_tui.core.run.resume import prepare_resume
     from nn_tui.core.run.runner import Run, prepare_run

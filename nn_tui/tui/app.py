@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.worker import Worker
 
 from nn_tui.core.model.device import DeviceReport
-from nn_tui.core.preset.load import Preset
+from nn_tui.core.preset import Preset
 from nn_tui.tui.messages import TorchReady
 from nn_tui.tui.screens.main import MainScreen
 from nn_tui.tui.training.controller import RunController

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nn_tui.cli import app
-from nn_tui.core.preset.load import bundled_presets, load_preset
+from nn_tui.core.preset import bundled_presets, load_preset
 from nn_tui.core.run.rundir import read_summary
 from nn_tui.core.run.runner import train_preset
 from tests.cli.conftest import ROOT, cli_env

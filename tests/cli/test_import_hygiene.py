@@ -31,7 +31,7 @@ print("BAD" if bad else "OK", bad)
 
 
 def test_importing_core_does_not_import_torch():
-    r = python("import sys, nn_tui.core.preset.load, nn_tui.core.run.runner; print('torch' in sys.modules)")
+    r = python("import sys, nn_tui.core.preset, nn_tui.core.run.runner; print('torch' in sys.modules)")
     assert r.stdout.strip() == "False", r.stderr
 
 

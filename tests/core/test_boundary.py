@@ -12,7 +12,7 @@ from nn_tui.core.run.runner import Run, prepare_run
 
 @pytest.fixture(scope="module")
 def solved_moons():
-    from nn_tui.core.preset.load import parse_preset
+    from nn_tui.core.preset import parse_preset
 
     preset = parse_preset({"data": {"dataset": "moons", "samples": 400}, "model": {"layers": [{"units": 16}]},
                            "training": {"epochs": 40, "lr": 0.03}})

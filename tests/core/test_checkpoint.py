@@ -25,7 +25,7 @@ from nn_tui.core.run.checkpoint import (
 from nn_tui.core.errors import UserError
 from nn_tui.core.training.events import EpochEnd, StepProgress, TrainerControl
 from nn_tui.core.run.limits import check_data_fits, check_model_fits, format_bytes, model_bytes
-from nn_tui.core.preset.load import parse_preset
+from nn_tui.core.preset import parse_preset
 from nn_tui.core.run.resume import resume_run
 from nn_tui.core.run.runner import Run, prepare_run, train_preset
 from nn_tui.core.run.rundir import RunDir, probe_writable, read_metrics, read_summary

@@ -14,7 +14,7 @@ import pytest
 from nn_tui.core.datasets import CLASSIFICATION, REGRESSION, all_datasets, load_dataset
 from nn_tui.core.datasets import images
 from nn_tui.core.errors import UserError
-from nn_tui.core.preset.load import bundled_presets, load_preset
+from nn_tui.core.preset import bundled_presets, load_preset
 from nn_tui.core.run.rundir import read_summary
 from nn_tui.core.run.runner import train_preset
 from tests.conftest import ROOT

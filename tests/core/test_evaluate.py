@@ -15,7 +15,7 @@ from nn_tui.core.inspection.evaluate import (
     regression_metrics,
 )
 from nn_tui.core.run.evaluation import evaluate_run
-from nn_tui.core.preset.load import bundled_presets, load_preset
+from nn_tui.core.preset import bundled_presets, load_preset
 from nn_tui.core.run.rundir import WEIGHTS_FILE, read_summary
 from nn_tui.core.run.runner import train_preset
 

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 
 from nn_tui.core.training.fastpath import FusedAdamStep, mode_matters, optimizer_step, plain_forward, plain_loss  # noqa: E402
 from nn_tui.core.model.build import build_model, loss_function, make_optimizer  # noqa: E402
-from nn_tui.core.preset.load import ACTIVATIONS, LayerSpec, TrainingSpec  # noqa: E402
+from nn_tui.core.preset import ACTIVATIONS, LayerSpec, TrainingSpec  # noqa: E402
 
 
 def _data(loss: str, n: int = 32):
@@ -101,7 +101,7 @@ def test_other_optimizers_use_their_own_step():
 
 
 def _xor_trainer(on_event=None, epochs: int = 40):
-    from nn_tui.core.preset.load import load_preset, resolve_preset_path
+    from nn_tui.core.preset import load_preset, resolve_preset_path
     from nn_tui.core.run.runner import prepare_run
     from nn_tui.core.training.events import EpochEnd
     from nn_tui.core.training.trainer import Trainer

@@ -7,7 +7,7 @@ import torch
 
 from nn_tui.core.inspection.forward import describe, forward_trace
 from nn_tui.core.model.build import build_model, loss_function
-from nn_tui.core.preset.load import LayerSpec, load_preset, resolve_preset_path
+from nn_tui.core.preset import LayerSpec, load_preset, resolve_preset_path
 from nn_tui.core.run.runner import Run, prepare_run
 from nn_tui.core.inspection.truth_table import truth_table
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.preset.load import (
+from nn_tui.core.preset import (
     DATA_FIELDS,
     LAYER_FIELDS,
     TRAINING_FIELDS,

@@ -7,9 +7,10 @@ import math
 import pytest
 import torch
 
-from nn_tui.core.inspection.health import HealthSampler, measure_health, read_health
+from nn_tui.core.inspection.health import measure_health
+from nn_tui.core.inspection.sampling import HealthSampler, read_health
 from nn_tui.core.model.build import build_model, loss_function
-from nn_tui.core.preset.load import LayerSpec, parse_preset
+from nn_tui.core.preset import LayerSpec, parse_preset
 from nn_tui.core.run.runner import Run, prepare_run
 
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from nn_tui.core.training.events import EpochEnd, RunStarted, StepProgress, TrainerControl
-from nn_tui.core.preset.load import bundled_presets, load_preset
+from nn_tui.core.preset import bundled_presets, load_preset
 from nn_tui.core.run.runner import prepare_run, train_preset
 from nn_tui.core.training.trainer import Trainer
 

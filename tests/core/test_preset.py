@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.preset.load import (
+from nn_tui.core.preset import (
     apply_overrides,
     bundled_presets,
     dump_preset,

@@ -8,7 +8,7 @@ import tomllib
 
 from safetensors.torch import load_file
 
-from nn_tui.core.preset.load import parse_preset
+from nn_tui.core.preset import parse_preset
 from nn_tui.core.run.rundir import read_metrics
 from nn_tui.core.run.runner import train_preset
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nn_tui.core.preset.load import Preset
+from nn_tui.core.preset import Preset
 from nn_tui.tui.app import NNTuiApp
 from tests.tui.fake_trainer import FakeTrainer
 from tests.tui.helpers import fixed_devices

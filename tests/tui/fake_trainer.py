@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nn_tui.core.datasets import CLASSIFICATION, get_dataset_info, metric_for
 from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress, TrainerControl
-from nn_tui.core.preset.load import Preset
+from nn_tui.core.preset import Preset
 
 
 class FakeTrainer:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from nn_tui.core.model.device import DeviceReport, GpuStatus
-from nn_tui.core.preset.load import DataSpec, LayerSpec, Preset, TrainingSpec
+from nn_tui.core.preset import DataSpec, LayerSpec, Preset, TrainingSpec
 
 FIXED_REPORT = DeviceReport(
     cpu_percent=37.0,

@@ -9,7 +9,7 @@ from nn_tui.core.inspection.boundary import data_extent
 from nn_tui.core.inspection.health import measure_health
 from nn_tui.core.inspection.insight import InsightData, InsightSnapshot
 from nn_tui.core.model.build import build_model, loss_function
-from nn_tui.core.preset.load import LayerSpec
+from nn_tui.core.preset import LayerSpec
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_Y = np.array([0, 1, 1, 0])

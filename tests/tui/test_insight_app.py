@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 
 from nn_tui.core.training.events import EpochEnd
 from nn_tui.core.model.build import build_model
-from nn_tui.core.preset.load import dump_preset
+from nn_tui.core.preset import dump_preset
 from tests.tui.fake_trainer import FakeTrainer
 from nn_tui.tui.screens.runs import LossOverlay, RunsScreen
 from nn_tui.tui.widgets.insight_view import InsightView

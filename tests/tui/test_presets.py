@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nn_tui.core.preset.load import LayerSpec, dump_preset, load_preset
+from nn_tui.core.preset import LayerSpec, dump_preset, load_preset
 from nn_tui.tui.screens.preset_file import PresetFileModal
 from nn_tui.tui.widgets.layer_table import LayerTable
 from tests.tui.helpers import small_preset, wait_for

@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from nn_tui.core.preset.load import DataSpec, LayerSpec, Preset, TrainingSpec
+from nn_tui.core.preset import DataSpec, LayerSpec, Preset, TrainingSpec
 from nn_tui.tui.app import NNTuiApp
 from nn_tui.tui.widgets.loss_chart import LossChart
 from nn_tui.tui.widgets.train_view import TrainView

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nn_tui.core.training.events import EpochEnd, TrainerControl
-from nn_tui.core.preset.load import parse_preset
+from nn_tui.core.preset import parse_preset
 from nn_tui.core.run.runner import Run, prepare_run
 from nn_tui.core.run.rundir import read_metrics, read_summary
 from nn_tui.tui.app import NNTuiApp

@@ -6,7 +6,7 @@ import math
 
 from nn_tui.core.training.events import EpochEnd, RunFinished, StepProgress
 from nn_tui.tui.fields import InputRefused, parse_field_text
-from nn_tui.core.preset.load import LAYER_FIELDS, TRAINING_FIELDS
+from nn_tui.core.preset import LAYER_FIELDS, TRAINING_FIELDS
 from nn_tui.tui.training.history import RunHistory, format_seconds
 from nn_tui.tui.series import Series, thin
 

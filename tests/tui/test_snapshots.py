@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from nn_tui.core.preset.load import DataSpec, LayerSpec, Preset, TrainingSpec
+from nn_tui.core.preset import DataSpec, LayerSpec, Preset, TrainingSpec
 from tests.tui.fake_trainer import FakeTrainer
 from nn_tui.tui.widgets.chart import PlotWidget
 from nn_tui.tui.widgets.layer_table import LayerTable

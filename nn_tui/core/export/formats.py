@@ -16,7 +16,7 @@ from nn_tui.core.safetensors_io import read_safetensors
 if TYPE_CHECKING:
     from torch import nn
 
-    from nn_tui.core.preset.load import Preset
+    from nn_tui.core.preset import Preset
 
 FORMATS = ("script", "onnx", "torchscript", "safetensors")
 SUFFIXES = {"script": "_train.py", "onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}
@@ -57,7 +57,7 @@ class LoadedRun:
 def load_run(run_dir: str | Path) -> LoadedRun:
     """Read preset.toml and model.safetensors of a run folder; the model's shape comes from the weights."""
     from nn_tui.core.model.build import build_model
-    from nn_tui.core.preset.load import load_preset
+    from nn_tui.core.preset import load_preset
     from nn_tui.core.run.rundir import PRESET_FILE, SUMMARY_FILE, WEIGHTS_FILE, check_run_folder
 
     path = check_run_folder(run_dir, weights=True)
@@ -204,7 +204,7 @@ def architecture(run: LoadedRun) -> dict[str, Any]:
     from torch import nn
 
     from nn_tui.core.model.network import ACTIVATION_OF_MODULE
-    from nn_tui.core.preset.load import preset_to_dict
+    from nn_tui.core.preset import preset_to_dict
 
     modules: list[dict[str, Any]] = []
     for i, module in enumerate(run.model):

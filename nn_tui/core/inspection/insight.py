@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.datasets import CLASSIFICATION
 from nn_tui.core.training.events import Event, RunFinished
-from nn_tui.core.inspection.health import SAMPLE_ROWS, HealthReport, Sampler, measure_state
+from nn_tui.core.inspection.health import SAMPLE_ROWS, HealthReport, measure_state
+from nn_tui.core.inspection.sampling import Sampler
 from nn_tui.core.training.state import TrainState
 
 if TYPE_CHECKING:

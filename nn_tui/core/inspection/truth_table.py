@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from nn_tui.core.datasets.generators import GATE_INPUTS as INPUTS
+from nn_tui.core.datasets.generators import GATES
+
 if TYPE_CHECKING:
     from torch import nn
-
-GATES = {"and": (0, 0, 0, 1), "or": (0, 1, 1, 1), "xor": (0, 1, 1, 0)}
-INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nn_tui.core.preset.load import LayerSpec, TrainingSpec
+from nn_tui.core.preset import LayerSpec, TrainingSpec
+from nn_tui.core.preset.choices import ACTIVATIONS, DEFAULT_MOMENTUM, LOSSES, OPTIMIZERS, scheduler_for
 
 if TYPE_CHECKING:
     import torch
@@ -64,23 +65,8 @@ def summarize(n_in: int, layers: list[LayerSpec], n_out: int, loss: str) -> list
     return rows
 
 
-def count_parameters(n_in: int, layers: list[LayerSpec], n_out: int) -> int:
-    return sum(r.parameters for r in summarize(n_in, layers, n_out, "mse"))
-
-
 def activation_module(name: str) -> nn.Module:
-    from torch import nn
-
-    return {
-        "relu": nn.ReLU,
-        "leaky_relu": lambda: nn.LeakyReLU(0.01),
-        "sigmoid": nn.Sigmoid,
-        "tanh": nn.Tanh,
-        "gelu": nn.GELU,
-        "elu": nn.ELU,
-        "silu": nn.SiLU,
-        "linear": nn.Identity,
-    }[name]()
+    return ACTIVATIONS[name].build()
 
 
 def build_model(n_in: int, layers: list[LayerSpec], n_out: int) -> nn.Sequential:
@@ -103,55 +89,35 @@ def build_model(n_in: int, layers: list[LayerSpec], n_out: int) -> nn.Sequential
 
 
 def loss_function(name: str) -> nn.Module:
-    from torch import nn
-
-    return {
-        "mse": nn.MSELoss,
-        "mae": nn.L1Loss,
-        "huber": nn.HuberLoss,
-        "bce": nn.BCEWithLogitsLoss,
-        "cross_entropy": nn.CrossEntropyLoss,
-    }[name]()
+    return LOSSES[name].build()
 
 
 def resolved_momentum(training: TrainingSpec) -> float | None:
     if training.momentum is not None:
         return training.momentum
-    return {"sgd": 0.0, "momentum": 0.9, "rmsprop": 0.0}.get(training.optimizer)
+    return DEFAULT_MOMENTUM.get(training.optimizer)
 
 
 def make_optimizer(params, training: TrainingSpec, device_type: str) -> torch.optim.Optimizer:
-    import torch
-
     lr, wd = training.lr, training.weight_decay
     momentum = resolved_momentum(training)
     name = training.optimizer
     params = list(params)
     if name in ("adam", "adamw"):
-        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
         # The fused kernels do the whole update in one pass (CPU and CUDA); fall back to foreach.
         try:
-            return cls(params, lr=lr, weight_decay=wd, fused=device_type in ("cpu", "cuda"))
+            return OPTIMIZERS[name].build(params, lr=lr, weight_decay=wd, fused=device_type in ("cpu", "cuda"))
         except (RuntimeError, TypeError, ValueError):
-            return cls(params, lr=lr, weight_decay=wd)
-    if name in ("sgd", "momentum"):
-        return torch.optim.SGD(params, lr=lr, momentum=momentum or 0.0, weight_decay=wd)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, momentum=momentum or 0.0, weight_decay=wd)
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
-    raise ValueError(name)
+            return OPTIMIZERS[name].build(params, lr=lr, weight_decay=wd)
+    if name in DEFAULT_MOMENTUM:
+        return OPTIMIZERS[name].build(params, lr=lr, momentum=momentum or 0.0, weight_decay=wd)
+    return OPTIMIZERS[name].build(params, lr=lr, weight_decay=wd)
 
 
 def make_scheduler(optimizer, training: TrainingSpec):
     """An epoch-level LR scheduler, or None. 'plateau' steps on validation loss."""
-    import torch
-
-    epochs = training.epochs
-    if training.scheduler == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
-    if training.scheduler == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
-    if training.scheduler == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(2, epochs // 20))
-    return None
+    found = scheduler_for(training.scheduler, training.epochs)
+    if found is None:
+        return None
+    cls, kwargs = found
+    return cls.build(optimizer, **kwargs)

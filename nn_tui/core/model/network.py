@@ -5,19 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from nn_tui.core.preset.choices import ACTIVATIONS
+
 if TYPE_CHECKING:
     from torch import nn
 
 # torch module class name -> the activation name a preset uses
-ACTIVATION_OF_MODULE = {
-    "ReLU": "relu",
-    "LeakyReLU": "leaky_relu",
-    "Sigmoid": "sigmoid",
-    "Tanh": "tanh",
-    "GELU": "gelu",
-    "ELU": "elu",
-    "SiLU": "silu",
-}
+ACTIVATION_OF_MODULE = {cls.name: name for name, cls in ACTIVATIONS.items() if name != "linear"}
 
 
 @dataclass

@@ -1,28 +1,29 @@
-"""The preset: the TOML file that describes a dataset, a network and how to train it.
+"""The preset: the TOML file that describes a dataset, a network and how to train it — its schema and parser.
 
 The app, `nn-tui run` and users' own files all go through `load_preset` / `parse_preset`
-and `dump_preset`, so every preset round-trips: load -> dump -> load gives the same preset.
+and `dump_preset` (nn_tui.core.preset.write), so every preset round-trips: load -> dump -> load gives the same.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from nn_tui.core.errors import UserError
+from nn_tui.core.preset import choices
+from nn_tui.core.preset.overrides import apply_overrides
 from nn_tui.core.schema import Field, check_table, shown
 
-ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "silu", "linear")
-LOSSES = ("mse", "mae", "huber", "bce", "cross_entropy")
-CLASSIFICATION_LOSSES = ("bce", "cross_entropy")
-REGRESSION_LOSSES = ("mse", "mae", "huber")
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam", "adamw", "adagrad")
-MOMENTUM_OPTIMIZERS = ("sgd", "momentum", "rmsprop")
-SCHEDULERS = ("none", "step", "cosine", "plateau")
+ACTIVATIONS = tuple(choices.ACTIVATIONS)
+LOSSES = tuple(choices.LOSSES)
+CLASSIFICATION_LOSSES = choices.CLASSIFICATION_LOSSES
+REGRESSION_LOSSES = choices.REGRESSION_LOSSES
+OPTIMIZERS = tuple(choices.OPTIMIZERS)
+MOMENTUM_OPTIMIZERS = tuple(choices.DEFAULT_MOMENTUM)
+SCHEDULERS = choices.SCHEDULER_NAMES
 MAX_UNITS = 65536
 MAX_LAYERS = 64
 
@@ -259,169 +260,3 @@ def load_preset(path: str | Path, overrides: list[str] | None = None) -> Preset:
     preset = parse_preset(raw, source=source, default_name=path.stem)
     preset.base_dir = path.resolve().parent
     return preset
-
-
-def parse_override_value(text: str) -> Any:
-    """A --set value is read as a TOML value (0.1, true, "adam", [16, 8]); anything else is a string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
-        return text
-
-
-def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply `training.lr=0.1`, `model.layers.0.units=32` style overrides to a raw preset dict."""
-    raw = copy.deepcopy(raw)
-    for item in overrides:
-        if "=" not in item:
-            raise UserError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. --set training.lr=0.1")
-        key, _, text = item.partition("=")
-        parts = [p for p in key.strip().split(".") if p]
-        if not parts:
-            raise UserError(f"--set {item!r}: empty key path")
-        value = parse_override_value(text.strip())
-        node: Any = raw
-        for i, part in enumerate(parts[:-1]):
-            nxt = parts[i + 1]
-            if isinstance(node, list):
-                node = _list_item(node, part, item)
-                continue
-            if not isinstance(node, dict):
-                raise UserError(f"--set {item!r}: {'.'.join(parts[: i + 1])} is not a table")
-            if part not in node:
-                node[part] = [] if (part == "layers" and nxt.isdigit()) else {}
-            node = node[part]
-        last = parts[-1]
-        if isinstance(node, list):
-            idx = _index(last, len(node), item)
-            node[idx] = value
-        elif isinstance(node, dict):
-            node[last] = value
-        else:
-            raise UserError(f"--set {item!r}: {'.'.join(parts[:-1])} is not a table")
-    return raw
-
-
-def _index(part: str, length: int, item: str) -> int:
-    if not part.isdigit() or int(part) >= length:
-        raise UserError(f"--set {item!r}: {part!r} is not a layer index (there are {length} layers, from 0)")
-    return int(part)
-
-
-def _list_item(node: list, part: str, item: str) -> Any:
-    return node[_index(part, len(node), item)]
-
-
-# ---------------------------------------------------------------- writing
-
-
-def preset_to_dict(preset: Preset) -> dict[str, Any]:
-    """The preset as a TOML-shaped dict with defaults left out where they are None."""
-    out: dict[str, Any] = {"name": preset.name}
-    if preset.description:
-        out["description"] = preset.description
-    out["seed"] = preset.seed
-    data: dict[str, Any] = {
-        "dataset": preset.data.dataset,
-        "test_fraction": preset.data.test_fraction,
-        "batch_size": preset.data.batch_size,
-    }
-    data.update(preset.data.options)
-    out["data"] = data
-    out["model"] = {"layers": [asdict(layer) for layer in preset.layers]}
-    out["training"] = {k: v for k, v in asdict(preset.training).items() if v is not None}
-    if preset.expect:
-        out["expect"] = dict(preset.expect)
-    return out
-
-
-def dump_preset(preset: Preset) -> str:
-    """TOML text for a preset; `parse_preset(tomllib.loads(dump_preset(p)))` equals p."""
-    d = preset_to_dict(preset)
-    lines: list[str] = []
-    for key in ("name", "description", "seed"):
-        if key in d:
-            lines.append(f"{key} = {_toml_value(d[key])}")
-    lines += ["", "[data]"] + [f"{k} = {_toml_value(v)}" for k, v in d["data"].items()]
-    lines.append("")
-    if not d["model"]["layers"]:
-        lines += ["[model]", "layers = []  # no hidden layers: a single-layer perceptron", ""]
-    for layer in d["model"]["layers"]:
-        lines += ["[[model.layers]]"] + [f"{k} = {_toml_value(v)}" for k, v in layer.items()] + [""]
-    lines += ["[training]"] + [f"{k} = {_toml_value(v)}" for k, v in d["training"].items()]
-    if "expect" in d:
-        lines += ["", "[expect]"] + [f"{k} = {_toml_value(v)}" for k, v in d["expect"].items()]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise ValueError(f"cannot write non-finite number {v!r} to TOML")
-        text = repr(v)
-        return text if any(c in text for c in ".en") else text + ".0"
-    if isinstance(v, str):
-        out = ['"']
-        for ch in v:
-            if ch == '"':
-                out.append('\\"')
-            elif ch == "\\":
-                out.append("\\\\")
-            elif ch == "\n":
-                out.append("\\n")
-            elif ch == "\t":
-                out.append("\\t")
-            elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-                out.append(f"\\u{ord(ch):04x}")
-            else:
-                out.append(ch)
-        out.append('"')
-        return "".join(out)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-def save_preset(preset: Preset, path: str | Path) -> Path:
-    from nn_tui.core.fileio import atomic_write_text
-
-    path = Path(path)
-    atomic_write_text(path, dump_preset(preset))
-    return path
-
-
-# ---------------------------------------------------------------- bundled presets
-
-
-def bundled_presets_dir() -> Path:
-    """Bundled presets: inside the installed package, or the repo's top-level presets/ folder."""
-    here = Path(__file__).resolve().parents[2]  # nn_tui/
-    for candidate in (here / "presets", here.parent / "presets"):
-        if candidate.is_dir():
-            return candidate
-    return here / "presets"
-
-
-def bundled_presets() -> dict[str, Path]:
-    folder = bundled_presets_dir()
-    return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
-
-
-def resolve_preset_path(name_or_path: str) -> Path:
-    """A path to a preset file, or the name of a bundled preset."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists() or "/" in name_or_path:
-        if not path.exists():
-            raise UserError("file not found", source=name_or_path)
-        return path
-    presets = bundled_presets()
-    if name_or_path in presets:
-        return presets[name_or_path]
-    raise UserError(
-        f"no such file, and no bundled preset of that name; bundled presets: {', '.join(presets) or '(none)'}",
-        source=name_or_path,
-    )

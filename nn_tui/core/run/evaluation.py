@@ -7,7 +7,7 @@ from typing import Any
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.inspection.evaluate import evaluate_model
-from nn_tui.core.preset.load import Preset
+from nn_tui.core.preset import Preset
 from nn_tui.core.run.rundir import PRESET_FILE, WEIGHTS_FILE, check_run_folder
 from nn_tui.core.safetensors_io import read_safetensors
 
@@ -19,7 +19,7 @@ def evaluate_run(run_dir: str | Path, data_preset: Preset | None = None) -> dict
     """
     from nn_tui.core.datasets import load_dataset
     from nn_tui.core.model.build import build_model, default_loss, output_units
-    from nn_tui.core.preset.load import check_loss_for_task, load_preset
+    from nn_tui.core.preset import check_loss_for_task, load_preset
 
     run_dir = check_run_folder(run_dir, weights=True)
     source = str(run_dir)

@@ -15,7 +15,7 @@ from nn_tui.core.run.checkpoint import LAST_FILE, Checkpoint, checkpoint_dir, lo
 from nn_tui.core.errors import UserError
 from nn_tui.core.training.callbacks import Callback
 from nn_tui.core.training.events import Event, TrainerControl
-from nn_tui.core.preset.load import load_preset
+from nn_tui.core.preset import load_preset
 from nn_tui.core.preset.overrides import option_overrides
 from nn_tui.core.run.runner import PreparedRun, Run, prepare_run
 from nn_tui.core.run.rundir import PRESET_FILE, SUMMARY_FILE, RunDir, check_run_folder

@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nn_tui.core.datasets import CLASSIFICATION, metric_for
 from nn_tui.core.errors import UserError
 from nn_tui.core.fileio import atomic_write, atomic_write_json, atomic_write_text
-from nn_tui.core.preset.load import Preset, dump_preset
+from nn_tui.core.preset import Preset, dump_preset
 from nn_tui.core.training.callbacks import Callback
 from nn_tui.core.training.events import EpochEnd
 from nn_tui.core.training.state import TrainState
@@ -204,6 +205,11 @@ def _json_safe(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_json_safe(x) for x in v]
     return v
+
+
+def summary_metric(summary: dict[str, Any]) -> str:
+    """The metric a summary.json judges its run by (older summaries say it only through their best row)."""
+    return summary.get("metric") or metric_for(CLASSIFICATION if "val_accuracy" in (summary.get("best") or {}) else None)
 
 
 def check_run_folder(run_dir: str | Path, *, weights: bool = False) -> Path:

@@ -18,7 +18,7 @@ from nn_tui.core.training.callbacks import Callback, Callbacks, EventCallback
 from nn_tui.core.training.events import Event, RunError, RunFinished, RunStarted, TrainerControl
 from nn_tui.core.training.state import TrainState
 from nn_tui.core.model.build import LayerSummary, default_loss, output_units, resolved_momentum, summarize
-from nn_tui.core.preset.load import Preset, check_loss_for_task
+from nn_tui.core.preset import Preset, check_loss_for_task
 from nn_tui.core.run.rundir import MetricsWriter, RunDir
 
 

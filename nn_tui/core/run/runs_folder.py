@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nn_tui.core.run.rundir import METRICS_FILE, SUMMARY_FILE, read_metrics
+from nn_tui.core.run.rundir import METRICS_FILE, SUMMARY_FILE, read_metrics, summary_metric
 
 
 @dataclass
@@ -40,7 +40,7 @@ def read_run(path: str | Path) -> RunRecord | None:
         return None
     best = summary.get("best") or {}
     final = summary.get("final") or {}
-    metric = summary.get("metric") or ("val_accuracy" if "val_accuracy" in best else "val_r2")
+    metric = summary_metric(summary)
     return RunRecord(
         path=path,
         preset=str(summary.get("preset") or path.name),

@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import torch
-
     from nn_tui.core.datasets import Dataset
-    from nn_tui.core.preset.load import Preset
+    from nn_tui.core.preset import Preset
 
 # Scheduler keys that follow the preset rather than a saved state, so `--epochs` can extend a schedule.
 SCHEDULER_HORIZON_KEYS = ("T_max", "step_size", "patience")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.datasets import Dataset, metric_for
 from nn_tui.core.model.build import build_model, loss_function, make_optimizer, make_scheduler
-from nn_tui.core.preset.load import Preset
+from nn_tui.core.preset import Preset
 from nn_tui.core.training.callbacks import Callback, Callbacks, EventCallback
 from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress, TrainerControl
 from nn_tui.core.training.fastpath import mode_matters, optimizer_step, plain_forward, plain_loss

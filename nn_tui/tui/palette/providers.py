@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import partial
 
 
-from nn_tui.core.preset.load import bundled_presets, load_preset
+from nn_tui.core.preset import bundled_presets, load_preset
 from nn_tui.core.errors import UserError
 from nn_tui.tui.palette.base import CommandList
 from nn_tui.tui.palette.export import export_commands

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.preset.load import Preset
+from nn_tui.core.preset import Preset
 from nn_tui.core.training.events import EpochEnd, Event, RunError, RunFinished, RunStarted, TrainerControl
 from nn_tui.tui.training.history import RunHistory
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from nn_tui.core.preset.load import Preset
+from nn_tui.core.preset import Preset
 from nn_tui.core.training.events import Event, RunFinished, TrainerControl
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def warm_up_torch() -> list[str]:
     import gc
 
     from nn_tui.core.model.device import cuda_device_choices
-    from nn_tui.core.preset.load import DataSpec, LayerSpec, Preset, TrainingSpec
+    from nn_tui.core.preset import DataSpec, LayerSpec, Preset, TrainingSpec
     from nn_tui.core.run.runner import train_preset
 
     devices = cuda_device_choices()

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
 from nn_tui.core.model.build import OUTPUT_HEADS
-from nn_tui.core.preset.load import LAYER_FIELDS, LayerSpec
+from nn_tui.core.preset import LAYER_FIELDS, LayerSpec
 from nn_tui.tui.fields import InputRefused, format_value, parse_field_text
 from nn_tui.tui.widgets.layer_table import LayerTable
 

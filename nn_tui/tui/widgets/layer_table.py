@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from nn_tui.core.model.build import LayerSummary, summarize
-from nn_tui.core.preset.load import ACTIVATIONS, MAX_LAYERS, MAX_UNITS, LayerSpec
+from nn_tui.core.preset import ACTIVATIONS, MAX_LAYERS, MAX_UNITS, LayerSpec
 
 COLUMNS = ("layer", "out", "activation", "drop", "BN", "params")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.markup import escape
 
-from nn_tui.core.preset.load import Preset
+from nn_tui.core.preset import Preset
 from nn_tui.tui.widgets.metrics_panel import Readout, rows_markup
 
 

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.worker import get_current_worker
 
 from nn_tui.core.model.device import DeviceReport
-from nn_tui.core.preset.load import Preset
+from nn_tui.core.preset import Preset
 from nn_tui.tui.messages import DeviceSampled
 from nn_tui.tui.training.controller import RunController
 from nn_tui.tui.training.history import RunHistory
