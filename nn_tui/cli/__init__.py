@@ -9,11 +9,15 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import typer
+from nn_tui.cli.signals import early_signal, install_signal_handling, restore_default_handlers
 
-from nn_tui.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail  # noqa: F401
-from nn_tui.cli.run import run_cmd
-from nn_tui.core.errors import UserError
+install_signal_handling()
+
+import typer  # noqa: E402 - after the signal handling: importing it takes a noticeable moment
+
+from nn_tui.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail  # noqa: E402, F401
+from nn_tui.cli.run import run_cmd  # noqa: E402
+from nn_tui.core.errors import UserError  # noqa: E402
 
 app = typer.Typer(
     name="nn-tui",
@@ -49,6 +53,7 @@ def launch_app(preset: str | None) -> None:
             typer.echo("error: the app is not available in this build; use `nn-tui run PRESET`", err=True)
             raise typer.Exit(EXIT_FAILED) from None
         raise
+    restore_default_handlers()
     NNTuiApp(preset=loaded).run()
 
 
@@ -109,12 +114,13 @@ def export_cmd(
     run_dir: Path = typer.Argument(..., help="A run folder (runs/<run-id>/) with preset.toml and model.safetensors."),
     fmt: str = typer.Option("script", "--format", "-f", help="script | onnx | torchscript | safetensors"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write; default: <preset name>_train.py, .onnx, .pt or .safetensors here."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file (never a device, folder, link or a run folder's files)."),
 ) -> None:
     """Export a run: a standalone PyTorch training script, or the trained model as ONNX, TorchScript or safetensors."""
     from nn_tui.cli.export import export
 
     try:
-        export(run_dir, fmt, output)
+        export(run_dir, fmt, output, force=force)
     except UserError as exc:
         raise fail(exc) from None
 
@@ -136,6 +142,10 @@ def main() -> None:
     except UserError as exc:  # a user error raised outside a command's own handling
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    except BaseException:
+        if early_signal:  # whatever an interrupted import left broken, we were asked to stop: quietly
+            sys.exit(128 + early_signal[0])
+        raise
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 
 
-def export(run_dir: Path, fmt: str, output: Path | None) -> None:
+def export(run_dir: Path, fmt: str, output: Path | None, *, force: bool = False) -> None:
     from nn_tui.core.export.formats import export_run, sidecar_path
 
-    path = export_run(run_dir, fmt, output)
+    path = export_run(run_dir, fmt, output, force=force)
     typer.echo(f"wrote {path}")
     if fmt == "safetensors":
         typer.echo(f"wrote {sidecar_path(path)} (the network's layers and the weight keys each one uses)")

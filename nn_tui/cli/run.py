@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 
 from nn_tui.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, fail
+from nn_tui.cli.signals import early_signal
 from nn_tui.core.errors import UserError
 
 
@@ -34,6 +35,8 @@ def run_cmd(
     except UserError as exc:
         raise fail(exc) from None
 
+    if early_signal:  # asked to stop while starting (and an import swallowed it): not a minute of training
+        raise typer.Exit(128 + early_signal[0])
     signals = {"count": 0, "code": EXIT_INTERRUPTED}
 
     def on_signal(signum, frame):  # first signal: stop cleanly after this step; second: hard stop

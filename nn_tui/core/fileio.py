@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -39,3 +41,36 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 def atomic_write_json(path: str | Path, data: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def atomic_write_safetensors(path: str | Path, tensors: dict[str, Any], metadata: dict[str, str] | None = None) -> Path:
+    """save_file through atomic_write. safetensors reports a failed write (a full disk) as SafetensorError;
+    it is raised here as the OSError it was, so every writer handles one kind of disk error."""
+    from safetensors import SafetensorError
+    from safetensors.torch import save_file
+
+    def write(tmp: str) -> None:
+        try:
+            save_file(tensors, tmp, metadata=metadata)
+        except SafetensorError as exc:
+            code = re.search(r"os error (\d+)", str(exc))
+            if code is None:
+                raise
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1))), tmp) from None
+
+    return atomic_write(path, write)
+
+
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EFBIG: "the file is too large for this file system or limit",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A disk error in plain words: "the disk is full" rather than "[Errno 28] No space left on device"."""
+    return _REASONS.get(exc.errno, exc.strerror or str(exc))

@@ -29,3 +29,11 @@ def nn_tui(tmp_path):
         )
 
     return run
+
+
+def refused(done, *words):
+    """A CLI result that is a user error: exit 2, one line on stderr naming each of `words`, no traceback."""
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    for word in words:
+        assert word in done.stderr, done.stderr

@@ -82,7 +82,7 @@ def test_eval_human_output_and_other_data(iris_run):
     assert r.exit_code == 0, r.stderr
     assert "accuracy" in r.stdout and "virginica" in r.stdout and "confusion matrix" in r.stdout
     r = invoke("eval", iris_run, "--data", "wine")
-    assert r.exit_code == 2 and "does not fit" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert r.exit_code == 2 and "cannot score this data: data features 4 → 13" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("target", ["missing_dir", "empty_dir"])

@@ -108,7 +108,7 @@ def test_pickled_checkpoint_exits_2(short_run):
 def test_run_folder_of_another_preset_exits_2(short_run):
     preset = short_run / "preset.toml"
     preset.write_text(preset.read_text().replace("units = 8", "units = 5"))
-    one_line_error(*nn_tui("run", "--resume", short_run, "--epochs", "20"), "do not fit the preset's network", "[8, 2]")
+    one_line_error(*nn_tui("run", "--resume", short_run, "--epochs", "20"), "inputs changed", "model.layers.0.units 8 → 5")
 
 
 def test_absurd_network_exits_2_before_training(tmp_path):

@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import nn_tui.core.run.checkpoint as ckpt
+import nn_tui.core.fileio as fileio
 from nn_tui.core.run.checkpoint import (
     BEST_FILE,
     LAST_FILE,
@@ -237,7 +238,25 @@ def test_plain_weights_are_not_a_training_checkpoint(finished_run):
     assert "not an nn-tui training checkpoint" in resume_error(finished_run)
 
 
+def as_older_checkpoint(run_dir):
+    """Drop the run definition from last.safetensors, as checkpoints written before it was recorded."""
+    last = run_dir / "checkpoints" / LAST_FILE
+    tensors, meta = read_safetensors(last)
+    state = json.loads(meta["state"])
+    del state["definition"]
+    meta["state"] = json.dumps(state)
+    save_file(tensors, last, metadata=meta)
+
+
+def test_changed_preset_is_named(finished_run):
+    text = (finished_run / "preset.toml").read_text().replace("units = 12", "units = 10").replace("seed = 3", "seed = 7")
+    (finished_run / "preset.toml").write_text(text)
+    message = resume_error(finished_run)
+    assert "inputs changed" in message and "model.layers.0.units 12 → 10" in message and "seed 3 → 7" in message
+
+
 def test_checkpoint_from_a_different_network_is_a_clear_error(finished_run):
+    as_older_checkpoint(finished_run)  # the older checks still guard run folders without a definition
     text = (finished_run / "preset.toml").read_text().replace("units = 12", "units = 10")
     (finished_run / "preset.toml").write_text(text)
     message = resume_error(finished_run)
@@ -247,6 +266,7 @@ def test_checkpoint_from_a_different_network_is_a_clear_error(finished_run):
 
 
 def test_checkpoint_from_a_different_optimizer_is_a_clear_error(finished_run):
+    as_older_checkpoint(finished_run)
     text = (finished_run / "preset.toml").read_text().replace('optimizer = "adam"', 'optimizer = "adamw"')
     (finished_run / "preset.toml").write_text(text)
     assert "optimizer 'adam' but the preset says 'adamw'" in resume_error(finished_run)
@@ -367,17 +387,18 @@ def _raise(exc):
 def test_disk_full_during_training_fails_the_run_cleanly(tmp_path, monkeypatch):
     p = preset(epochs=6, every=1)
     calls = {"n": 0}
-    real = ckpt.atomic_write
+    real = ckpt.atomic_write_safetensors
 
-    def fills_up(path, write):  # the third checkpoint file hits a full disk, as fsync would report it
+    def fills_up(path, tensors, metadata):  # the third checkpoint file hits a full disk, as fsync would report it
         calls["n"] += 1
         if calls["n"] > 2:
-            return real(path, lambda tmp: (write(tmp), _raise(OSError(errno.ENOSPC, "No space left on device"))))
-        return real(path, write)
+            full = OSError(errno.ENOSPC, "No space left on device")
+            return fileio.atomic_write(path, lambda tmp: (save_file(tensors, tmp, metadata=metadata), _raise(full)))
+        return real(path, tensors, metadata)
 
-    monkeypatch.setattr(ckpt, "atomic_write", fills_up)
+    monkeypatch.setattr(ckpt, "atomic_write_safetensors", fills_up)
     finished, run = train_preset(p, out_dir=tmp_path)
-    assert finished.status == "failed" and "No space left on device" in finished.message
+    assert finished.status == "failed" and "the disk is full" in finished.message
     d = run.run_dir.path
     summary = read_summary(d)  # still readable: every file is whole
     assert summary["status"] == "failed"

@@ -78,6 +78,14 @@ async def test_the_inside_tab_follows_the_run(make_app, tmp_path):
         await wait_for(pilot, lambda: Path("small.json").exists(), timeout=20)
         assert Path("small.safetensors").is_file()
         assert json.loads(Path("small.json").read_text())["input_features"] == 2
+        # Again: a free name, never over the first export (the CLI would need --force).
+        first = Path("small.safetensors").read_bytes()
+        await pilot.press("ctrl+p")
+        await pilot.press(*"export last run as safetensors")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: Path("small-2.json").exists(), timeout=20)
+        assert Path("small-2.safetensors").is_file() and Path("small.safetensors").read_bytes() == first
 
         # Reset clears the run, and the Inside tab with it.
         await pilot.press("r")

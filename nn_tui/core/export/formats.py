@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.errors import UserError
+from nn_tui.core.fileio import atomic_write
 from nn_tui.core.safetensors_io import read_safetensors
 
 if TYPE_CHECKING:
@@ -73,11 +74,15 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     if expected != found:
+        from nn_tui.core.run.evaluation import describe_weight_mismatch
+
         raise UserError(
-            f"{WEIGHTS_FILE} does not match the network in {PRESET_FILE} "
-            f"({len(found)} tensors found, {len(expected)} expected)",
+            f"{WEIGHTS_FILE} does not match the network in {PRESET_FILE}: {describe_weight_mismatch(found, expected)}",
             source=source,
         )
+    from nn_tui.core.run.evaluation import check_network_unchanged
+
+    check_network_unchanged(weights, preset, source=source)  # an edited activation changes no shape
     model.load_state_dict(state)
     model.eval()
     summary: dict[str, Any] = {}
@@ -105,22 +110,90 @@ def default_output(run: LoadedRun, fmt: str, folder: str | Path = ".") -> Path:
     return Path(folder) / f"{_slug(run.preset.name)}{SUFFIXES[fmt]}"
 
 
-def export_run(run_dir: str | Path, fmt: str, output: str | Path | None = None) -> Path:
-    """Export a run folder in one of FORMATS to `output` (default: <preset name><suffix> in the current folder)."""
+def export_run(run_dir: str | Path, fmt: str, output: str | Path | None = None, *, force: bool = False) -> Path:
+    """Export a run folder in one of FORMATS to `output` (default: <preset name><suffix> in the current folder).
+
+    Refuses (UserError) a target that is not a plain file, one inside a run folder, and an existing file
+    unless `force`; a disk error while writing (read-only, full) is a UserError too, with nothing left behind.
+    """
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}", key="--format")
+    named = Path(output) if output is not None and not (Path(output).is_dir() and not Path(output).is_symlink()) else None
+    if named is not None:  # a refused target is refused before the run's model is loaded (no torch import)
+        _check_targets(named, fmt, force)
     run = load_run(run_dir)
     path = Path(output) if output is not None else default_output(run, fmt)
-    if path.is_dir():
+    if path.is_dir() and not path.is_symlink():
         path = default_output(run, fmt, path)
-    if not path.parent.exists():
-        raise UserError("the folder does not exist", source=str(path.parent))
+    _check_targets(path, fmt, force)
+    written = [path, sidecar_path(path)] if fmt == "safetensors" else [path]
     writers = {"script": export_script, "onnx": export_onnx, "torchscript": export_torchscript,
                "safetensors": export_safetensors}
-    writers[fmt](run, path)
-    written = [path, sidecar_path(path)] if fmt == "safetensors" else [path]
-    for p in written:
-        p.chmod(0o644)  # atomic writes start from a private temp file; exports are for sharing
+    try:
+        writers[fmt](run, path)
+        for p in written:
+            p.chmod(0o644)  # atomic writes start from a private temp file; exports are for sharing
+    except OSError as exc:
+        from nn_tui.core.fileio import describe_os_error
+
+        raise UserError(f"cannot write the export: {describe_os_error(exc)}", source=str(path)) from None
+    return path
+
+
+def _check_targets(path: Path, fmt: str, force: bool) -> None:
+    if not path.parent.exists():
+        raise UserError("the folder does not exist", source=str(path.parent))
+    for p in [path, sidecar_path(path)] if fmt == "safetensors" else [path]:
+        check_export_target(p, force=force)
+
+
+def check_export_target(path: Path, *, force: bool = False) -> None:
+    """Refuse to export over anything but a plain file of the user's (a device such as /dev/null, a FIFO, a
+    folder, a symbolic link), into a run folder (its weights and checkpoints), or over a file without `force`."""
+    import os
+
+    for folder in (path.parent.resolve(), *list(path.parent.resolve().parents)[:2]):
+        if _is_run_folder(folder):
+            raise UserError(
+                f"this is inside the run folder {folder}; exports never write into a run folder, choose another place",
+                source=str(path),
+            )
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UserError(f"cannot check the export target: {exc.strerror or exc}", source=str(path)) from None
+    kind = _file_kind(mode)
+    if kind is not None:
+        raise UserError(f"is {kind}, not a regular file; exports only write regular files", source=str(path))
+    if not force:
+        raise UserError("already exists; pass --force to replace it, or choose another name with -o", source=str(path))
+
+
+def _file_kind(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    import stat
+
+    kinds = [(stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket")]
+    return next((words for test, words in kinds if test(mode)), None if stat.S_ISREG(mode) else "not a regular file")
+
+
+def _is_run_folder(folder: Path) -> bool:
+    from nn_tui.core.run.rundir import PRESET_FILE, SUMMARY_FILE
+
+    return (folder / PRESET_FILE).is_file() and (folder / SUMMARY_FILE).is_file()
+
+
+def unused_output(run: LoadedRun, fmt: str, folder: str | Path = ".") -> Path:
+    """default_output, or NAME-2, NAME-3 ... if that is taken: the app exports without overwriting or asking."""
+    first = default_output(run, fmt, folder)
+    stem, suffix = first.name.removesuffix(SUFFIXES[fmt]), SUFFIXES[fmt]
+    path, n = first, 1
+    while path.exists() or path.is_symlink() or (fmt == "safetensors" and sidecar_path(path).exists()):
+        n += 1
+        path = first.with_name(f"{stem}-{n}{suffix}")
     return path
 
 
@@ -147,31 +220,20 @@ def export_onnx(run: LoadedRun, path: Path) -> None:
         )
     example = (torch.zeros(2, run.n_features),)
     new_exporter = importlib.util.find_spec("onnxscript") is not None
-    # The exporter prints its progress; keep stdout for the command's own output.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if new_exporter:
-            torch.onnx.export(
-                run.model,
-                example,
-                str(path),
-                dynamo=True,
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_shapes=({0: "batch"},),
-                optimize=True,
-                external_data=False,  # a few kB of weights: one self-contained file
-            )
-        else:
-            torch.onnx.export(
-                run.model,
-                example,
-                str(path),
-                dynamo=False,
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            )
+
+    def write(tmp: str) -> None:
+        # The exporter prints its progress; keep stdout for the command's own output.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            names = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME]}
+            if new_exporter:  # a few kB of weights: one self-contained file
+                torch.onnx.export(run.model, example, tmp, dynamo=True, dynamic_shapes=({0: "batch"},),
+                                  optimize=True, external_data=False, **names)
+            else:
+                torch.onnx.export(run.model, example, tmp, dynamo=False,
+                                  dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, **names)
+
+    atomic_write(path, write)
 
 
 def export_torchscript(run: LoadedRun, path: Path) -> None:
@@ -181,17 +243,15 @@ def export_torchscript(run: LoadedRun, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit is deprecated in favour of torch.export, but still loads everywhere
         scripted = torch.jit.script(run.model)
-        scripted.save(str(path))
+        atomic_write(path, lambda tmp: scripted.save(tmp))
 
 
 def export_safetensors(run: LoadedRun, path: Path) -> None:
     """The weights (keys as in nn.Sequential: 0.weight, 0.bias, ...) and a JSON sidecar describing the network."""
-    from safetensors.torch import save_file
-
-    from nn_tui.core.fileio import atomic_write, atomic_write_json
+    from nn_tui.core.fileio import atomic_write_json, atomic_write_safetensors
 
     state = {k: v.detach().contiguous() for k, v in run.model.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"preset": run.preset.name, "format": "pt"}))
+    atomic_write_safetensors(path, state, {"preset": run.preset.name, "format": "pt"})
     atomic_write_json(sidecar_path(path), architecture(run))
 
 

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.errors import UserError
+from nn_tui.core.fileio import atomic_write_safetensors
+from nn_tui.core.safetensors_io import read_safetensors, read_safetensors_header  # noqa: F401 - re-exported
 from nn_tui.core.training.callbacks import Callback
 from nn_tui.core.training.state import TrainState
-from nn_tui.core.fileio import atomic_write
-from nn_tui.core.safetensors_io import read_safetensors, read_safetensors_header  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     import torch
@@ -67,11 +67,9 @@ def _crc(tensors: dict[str, torch.Tensor]) -> str:
 def write_safetensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:
     """Write atomically (temp file, fsync, rename). A full disk raises OSError and leaves the old file whole:
     during training that fails the run (nn_tui.core.run.runner), it is not a mistake in the user's input."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    return atomic_write_safetensors(path, tensors, metadata)
 
 
 # ---------------------------------------------------------------- what a checkpoint holds
@@ -89,11 +87,14 @@ def model_fingerprint(preset: Any) -> dict[str, Any]:
     }
 
 
-def capture(state: TrainState, callbacks: dict[str, Any] | None = None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def capture(
+    state: TrainState, callbacks: dict[str, Any] | None = None, definition: dict[str, Any] | None = None
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """A TrainState (and the callbacks' saved states) as (tensors, metadata) for one safetensors file.
 
     A state stopped in the middle of an epoch also holds where in the epoch it stopped, so a resume
-    continues from that very step.
+    continues from that very step. `definition` (nn_tui.core.run.fingerprint.run_definition) records the
+    preset and data the run trains on, so a resume can refuse changed ones.
     """
     import torch
 
@@ -130,6 +131,7 @@ def capture(state: TrainState, callbacks: dict[str, Any] | None = None) -> tuple
         "optimizer": {"param_groups": opt["param_groups"], "values": opt_values},
         "scheduler": sd["scheduler"],
         "fingerprint": model_fingerprint(state.preset),
+        "definition": definition,
         "n_features": state.data.n_features,
         "seed": state.preset.seed,
         "device": str(state.device),
@@ -155,8 +157,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a checkpoint")
 
 
-def save_checkpoint(path: str | Path, state: TrainState, callbacks: dict[str, Any] | None = None) -> Path:
-    tensors, metadata = capture(state, callbacks)
+def save_checkpoint(
+    path: str | Path, state: TrainState, callbacks: dict[str, Any] | None = None, definition: dict[str, Any] | None = None
+) -> Path:
+    tensors, metadata = capture(state, callbacks, definition)
     return write_safetensors(path, tensors, metadata)
 
 
@@ -330,6 +334,17 @@ class Checkpointer(Callback):
         self._best_written_epoch: int | None = None
         self.writes = 0
         self.write_seconds = 0.0
+        self._definition: dict[str, Any] | None = None
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        """What defines the run (its resolved preset and a fingerprint of its data), recorded in every
+        checkpoint and in model.safetensors. Computed once, when first needed: hashing the data is not free."""
+        if self._definition is None:
+            from nn_tui.core.run.fingerprint import run_definition
+
+            self._definition = run_definition(self.state.preset, self.state.data)
+        return self._definition
 
     @property
     def last_path(self) -> Path:
@@ -371,7 +386,7 @@ class Checkpointer(Callback):
 
     def write(self) -> None:
         t0 = time.perf_counter()
-        save_checkpoint(self.last_path, self.state, self.extra_state())
+        save_checkpoint(self.last_path, self.state, self.extra_state(), self.definition)
         self.last_written_epoch = self.state.epoch
         self.write_best()
         self._last_write = time.perf_counter()

@@ -12,13 +12,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nn_tui.core.run.checkpoint import LAST_FILE, Checkpoint, checkpoint_dir, load_checkpoint
+from nn_tui.core.datasets import metric_for
 from nn_tui.core.errors import UserError
 from nn_tui.core.training.callbacks import Callback
 from nn_tui.core.training.events import Event, TrainerControl
 from nn_tui.core.preset import load_preset
 from nn_tui.core.preset.overrides import option_overrides
 from nn_tui.core.run.runner import PreparedRun, Run, prepare_run
-from nn_tui.core.run.rundir import PRESET_FILE, SUMMARY_FILE, RunDir, check_run_folder
+from nn_tui.core.run.rundir import (
+    METRICS_FILE,
+    PRESET_FILE,
+    SUMMARY_FILE,
+    RunDir,
+    check_metrics_header,
+    check_run_folder,
+    metrics_columns,
+)
 
 
 def model_shapes(prepared) -> dict[str, tuple[int, ...]]:
@@ -81,10 +90,10 @@ def prepare_resume(
         )
     prepared = prepare_run(preset, source=str(path / PRESET_FILE))
     if checkpoint is not None:
+        check_same_inputs(checkpoint, prepared, source=source)
         checkpoint.check_fits(prepared.preset, model_shapes(prepared), source=str(ckpt_path))
-    run_folder = RunDir.open_existing(path)
-    remove_stale_temp_files(path)
-    return ResumePlan(prepared, run_folder, checkpoint)
+    check_metrics_header(path / METRICS_FILE, metrics_columns(metric_for(prepared.data.task)))
+    return ResumePlan(prepared, RunDir.open_existing(path), checkpoint)  # opening it removes stale temp files
 
 
 def resume_run(
@@ -103,14 +112,23 @@ def resume_run(
     return plan.run(callbacks=callbacks, on_event=on_event, control=control, progress_interval=progress_interval)
 
 
-def remove_stale_temp_files(path: Path) -> None:
-    """Temp files of atomic writes cut short by a kill (`.NAME.xxxx.tmp`); the files they were for are whole."""
-    for folder in (path, checkpoint_dir(path)):
-        for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+def check_same_inputs(checkpoint: Checkpoint, prepared, *, source: str) -> None:
+    """Refuse to continue a run whose preset or data changed since its checkpoint: the epochs already run
+    would be reported as trained with settings they never saw. Checkpoints from before definitions were
+    recorded are let through (the older checks in Checkpoint.check_fits still apply)."""
+    from nn_tui.core.run.fingerprint import definition_changes, run_definition
+
+    saved = checkpoint.state.get("definition")
+    if not isinstance(saved, dict):
+        return
+    changes = definition_changes(saved, run_definition(prepared.preset, prepared.data))
+    if changes:
+        raise UserError(
+            f"the run's inputs changed since its checkpoint at epoch {checkpoint.epoch}: {'; '.join(changes[:6])}"
+            + (f" (and {len(changes) - 6} more)" if len(changes) > 6 else "")
+            + f"; a run resumes only with the preset and data it started with; start a new run from {PRESET_FILE} instead",
+            source=source,
+        )
 
 
 def _status(path: Path) -> str | None:

@@ -7,7 +7,6 @@ so an interrupted or killed run always leaves a directory that can be read.
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import math
@@ -20,7 +19,7 @@ from typing import Any
 
 from nn_tui.core.datasets import CLASSIFICATION, metric_for
 from nn_tui.core.errors import UserError
-from nn_tui.core.fileio import atomic_write, atomic_write_json, atomic_write_text
+from nn_tui.core.fileio import atomic_write_json, atomic_write_safetensors, atomic_write_text, describe_os_error
 from nn_tui.core.preset import Preset, dump_preset
 from nn_tui.core.training.callbacks import Callback
 from nn_tui.core.training.events import EpochEnd
@@ -75,11 +74,11 @@ class RunDir:
                     from nn_tui.core.run.limits import check_disk_space
 
                     check_disk_space(path, need_bytes, source=str(out))
-            except UserError:
+                run_dir = cls(path)
+                run_dir.lock()
+            except BaseException:  # a refusal, or Ctrl-C / SIGTERM: no half-made folder is left behind
                 shutil.rmtree(path, ignore_errors=True)
                 raise
-            run_dir = cls(path)
-            run_dir.lock()
             return run_dir
         raise UserError("could not find a free run folder name", source=str(out))
 
@@ -134,6 +133,11 @@ class RunDir:
         if new != text:
             atomic_write_text(path, new)
 
+    def discard(self) -> None:
+        """Remove a folder this process just created and that holds nothing yet (an interrupted start)."""
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
     @property
     def run_id(self) -> str:
         return self.path.name
@@ -164,19 +168,37 @@ class RunDir:
                 os.fsync(self._metrics_fh.fileno())
             except OSError:
                 pass
-            self._metrics_fh.close()
+            try:
+                self._metrics_fh.close()
+            except OSError:  # a full disk: the row that did not fit is lost, the rows before it are whole
+                pass
             self._metrics_fh = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the lock
             self._lock_fd = None
 
     def save_weights(self, state: dict[str, Any], metadata: dict[str, str] | None = None) -> None:
-        from safetensors.torch import save_file
-
-        atomic_write(self.path / WEIGHTS_FILE, lambda tmp: save_file(state, tmp, metadata=metadata))
+        atomic_write_safetensors(self.path / WEIGHTS_FILE, state, metadata)
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write_json(self.path / SUMMARY_FILE, _json_safe(summary))
+
+    def overwrite_summary(self, summary: dict[str, Any]) -> None:
+        """Rewrite summary.json in place, for when the disk is full and no temp file can be made: a file's
+        own blocks can be rewritten without new space. Tries the whole summary, then only its headline
+        keys (which fit in what the "running" summary took). Not atomic, so only a last resort."""
+        headline = {k: summary.get(k) for k in ("status", "message", "run_id", "preset", "dataset", "epochs_run", "epochs")}
+        for data in (summary, headline):
+            text = json.dumps(_json_safe(data), separators=(",", ":")) + "\n"
+            try:
+                with open(self.path / SUMMARY_FILE, "r+b") as fh:
+                    fh.write(text.encode("utf-8"))
+                    fh.truncate()
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                return
+            except OSError:
+                continue
 
 
 class MetricsWriter(Callback):
@@ -220,11 +242,71 @@ def check_run_folder(run_dir: str | Path, *, weights: bool = False) -> Path:
         raise UserError("no such run folder", source=source)
     if not path.is_dir():
         raise UserError("not a folder; expected a run folder (runs/<run-id>/)", source=source)
+    remove_stale_temp_files(path)
     if not (path / PRESET_FILE).is_file():
-        raise UserError(f"not a run folder: no {PRESET_FILE}", source=source)
+        empty = " (an empty folder: its run was stopped before it began, so it can be deleted)" if not any(path.iterdir()) else ""
+        raise UserError(f"not a run folder: no {PRESET_FILE}{empty}", source=source)
     if weights and not (path / WEIGHTS_FILE).is_file():
-        raise UserError(f"no {WEIGHTS_FILE} in the run folder (the run saved no weights)", source=source)
+        raise UserError(_no_weights_reason(path), source=source)
     return path
+
+
+def _no_weights_reason(path: Path) -> str:
+    """Why a run folder has no model.safetensors, and what to do: a killed run still has its checkpoint."""
+    from nn_tui.core.run.checkpoint import LAST_FILE, checkpoint_dir, read_safetensors_header
+
+    last = checkpoint_dir(path) / LAST_FILE
+    if not last.is_file():
+        return f"no {WEIGHTS_FILE} in the run folder (the run saved no weights)"
+    try:
+        epoch = (read_safetensors_header(last).get("__metadata__") or {}).get("epoch")
+    except UserError:
+        epoch = None
+    at = f" at epoch {epoch}" if epoch else ""
+    return (f"no {WEIGHTS_FILE}: the run was stopped before saving its weights, but it has a checkpoint{at}; "
+            f"finish it with `nn-tui run --resume {path}` and evaluate it then")
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Remove the temp files of atomic writes cut short by a kill (`.NAME.xxxx.tmp`; the files they were
+    for are whole) from a run folder and its checkpoints, unless a run is writing there now (its lock)."""
+    from nn_tui.core.run.checkpoint import checkpoint_dir
+
+    stale = [t for folder in (path, checkpoint_dir(path)) if folder.is_dir() for t in folder.glob(".*.tmp")]
+    if not stale:
+        return
+    probe = RunDir(path)
+    try:
+        probe.lock()
+    except (UserError, OSError):  # a live run owns them
+        return
+    try:
+        for tmp in stale:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+    finally:
+        probe.close()
+
+
+def check_metrics_header(path: Path, columns: list[str]) -> None:
+    """Refuse a metrics.csv whose first line is not the header a run writes: appending rows under
+    something else would make the file unreadable. A missing or empty file is fine (it starts anew)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            first = fh.readline()
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {METRICS_FILE}: {exc}", source=str(path)) from None
+    if first and first.rstrip("\r\n") != ",".join(columns):
+        shown = first.rstrip("\r\n")[:60]
+        raise UserError(
+            f"the first line is {shown!r}, not the header a run writes ({','.join(columns)}); "
+            "the file was replaced or damaged, so --resume will not append to it",
+            source=str(path),
+        )
 
 
 def read_metrics(path: str | Path) -> list[dict[str, float]]:
@@ -261,13 +343,7 @@ def probe_writable(folder: Path) -> None:
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:
-        reason = {
-            errno.ENOSPC: "the disk is full",
-            errno.EDQUOT: "the disk quota is used up",
-            errno.EROFS: "the file system is read-only",
-            errno.EACCES: "permission denied",
-            errno.EPERM: "permission denied",
-        }.get(exc.errno, exc.strerror or str(exc))
+        reason = describe_os_error(exc)
         raise UserError(f"cannot write to the output folder: {reason}; choose another with --out", source=str(folder)) from None
     finally:
         try:

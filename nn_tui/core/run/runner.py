@@ -13,6 +13,7 @@ from typing import Any
 import nn_tui
 from nn_tui.core.datasets import Dataset, absolute_path_options, load_dataset, metric_for
 from nn_tui.core.errors import UserError
+from nn_tui.core.fileio import describe_os_error
 from nn_tui.core.run.checkpoint import Checkpoint, Checkpointer
 from nn_tui.core.training.callbacks import Callback, Callbacks, EventCallback
 from nn_tui.core.training.events import Event, RunError, RunFinished, RunStarted, TrainerControl
@@ -127,8 +128,12 @@ class Run:
         elif out_dir is not None:
             self.run_dir = RunDir.create(out_dir, prepared.preset.name, need_bytes=self._disk_bytes())
             # Written at once, so a run killed before its first step still leaves a folder that reads and resumes.
-            self.run_dir.write_preset(prepared.preset)
-            self.run_dir.write_summary(self._summary("running", "starting", None))
+            try:
+                self.run_dir.write_preset(prepared.preset)
+                self.run_dir.write_summary(self._summary("running", "starting", None))
+            except BaseException:  # Ctrl-C, SIGTERM or a full disk right now: no folder rather than half of one
+                self.run_dir.discard()
+                raise
         else:
             self.run_dir = None
         own: list[Callback] = []
@@ -226,6 +231,10 @@ class Run:
             finished = self._fallback("stopped", "interrupted")
         except UserError:
             raise
+        except OSError as exc:  # a full or failing disk: one plain line, not a traceback
+            message = f"could not write to the run folder: {describe_os_error(exc)}"
+            self.callbacks.emit(RunError(message, traceback.format_exc()))
+            finished = self._fallback("failed", message)
         except Exception as exc:  # noqa: BLE001 - reported as a failed run, with the traceback kept
             tb = traceback.format_exc()
             self.callbacks.emit(RunError(f"{type(exc).__name__}: {exc}", tb))
@@ -254,18 +263,29 @@ class Run:
         rd, p = self.run_dir, self.prepared
         status = finished.status if finished else "failed"
         message = finished.message if finished else "failed"
-        try:
-            if self.trainer is not None:
-                self.checkpoints.finish(status, consistent=not hard_stop)
-                rd.save_weights(self.trainer.state_dict_cpu(), {"preset": p.preset.name})
-        except OSError as exc:
-            status, message = "failed", f"could not save the run's weights: {exc.strerror or exc} ({message})"
-            if finished is not None:
+        if self.trainer is not None:
+            meta = {"preset": p.preset.name}
+            if self.checkpoints is not None:  # what the weights were trained on, for `nn-tui eval`
+                from nn_tui.core.run.fingerprint import METADATA_KEY, to_metadata
+
+                meta[METADATA_KEY] = to_metadata(self.checkpoints.definition)
+            saves = [lambda: rd.save_weights(self.trainer.state_dict_cpu(), meta)]
+            if self.checkpoints is not None:
+                saves.insert(0, lambda: self.checkpoints.finish(status, consistent=not hard_stop))
+            for save in saves:  # each on its own: a checkpoint that does not fit must not cost the weights
+                try:
+                    save()
+                except OSError as exc:
+                    if status != "failed":
+                        status = "failed"
+                        message = f"could not save the run's weights: {describe_os_error(exc)} ({message})"
+            if finished is not None and status != finished.status:
                 finished = replace(finished, status=status, message=message)
+        summary = self._summary(status, message, finished)
         try:
-            rd.write_summary(self._summary(status, message, finished))
-        except OSError:
-            pass  # the previous summary.json stays; nothing more can be written to this folder
+            rd.write_summary(summary)
+        except OSError:  # a full disk: overwrite the old summary in its own blocks, so it says what happened
+            rd.overwrite_summary(summary)
         rd.close()
         return finished
 

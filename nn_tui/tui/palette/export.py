@@ -24,10 +24,10 @@ def export_in_background(app: App, run_dir: str | Path, fmt: str, folder: str | 
 
     def export() -> None:
         from nn_tui.core.errors import UserError
-        from nn_tui.core.export.formats import default_output, export_run, load_run, sidecar_path
+        from nn_tui.core.export.formats import export_run, load_run, sidecar_path, unused_output
 
         try:
-            target = default_output(load_run(run_dir), fmt, folder)
+            target = unused_output(load_run(run_dir), fmt, folder)  # never over an existing file
             path = export_run(run_dir, fmt, target)
         except UserError as exc:
             app.call_from_thread(app.notify, str(exc), title="Export failed", severity="error", timeout=8)
