@@ -24,12 +24,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_EXPECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+# `nn-tui run` options that set a preset key: an error in that key names the option, not the preset file.
+OPTION_KEYS = {"training.epochs": "--epochs", "training.device": "--device", "seed": "--seed", "training.threads": "--threads"}
 
 
-def fail(error: UserError) -> typer.Exit:
+def fail(error: UserError | str, *, json_out: bool = False) -> typer.Exit:
+    """Exit 2 with one line on stderr; with --json also an error event on stdout, so a script reading it sees why."""
     typer.echo(f"error: {error}", err=True)
+    if json_out:
+        json_error(str(error), EXIT_USAGE)
     return typer.Exit(EXIT_USAGE)
+
+
+def json_error(message: str, exit_code: int) -> None:
+    sys.stdout.write(json.dumps({"event": "error", "message": message, "exit_code": exit_code}) + "\n")
+    sys.stdout.flush()
+
+
+def named_option(error: UserError, given: dict[str, str]) -> UserError:
+    """An error in a key set by --seed, --device, --epochs or --threads, reported as that option's error."""
+    option = given.get(error.key or "")
+    return UserError(f"{option}: {error.detail}") if option else error
 
 
 @app.callback(invoke_without_command=True)
@@ -92,7 +108,7 @@ def datasets_cmd(
     try:
         show_datasets(name, json_out=json_out)
     except UserError as exc:
-        raise fail(exc) from None
+        raise fail(exc, json_out=json_out) from None
 
 
 @app.command("eval")
@@ -107,7 +123,7 @@ def eval_cmd(
     try:
         evaluate(run_dir, data, json_out=json_out)
     except UserError as exc:
-        raise fail(exc) from None
+        raise fail(exc, json_out=json_out) from None
 
 
 @app.command("export")
@@ -134,7 +150,7 @@ def run_cmd(
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Override the preset's seed."),
     threads: Optional[int] = typer.Option(None, "--threads", min=0, help="CPU threads for torch (0 = default)."),
     set_: list[str] = typer.Option([], "--set", help="Override any key, e.g. --set training.lr=0.1 (repeatable)."),
-    out: Path = typer.Option(Path("runs"), "--out", help="Folder for run directories."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for run directories (default: runs)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object per line (epoch events, then end)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final summary line."),
     health: bool = typer.Option(False, "--health", help="Also write health.csv: per-layer gradient/weight norms, dead and saturated units."),
@@ -143,40 +159,45 @@ def run_cmd(
     from nn_tui.core.preset import load_preset, resolve_preset_path
 
     overrides = list(set_)
-    if epochs is not None:
-        overrides.append(f"training.epochs={epochs}")
-    if device is not None:
-        overrides.append(f"training.device={json.dumps(device)}")
-    if seed is not None:
-        overrides.append(f"seed={seed}")
-    if threads is not None:
-        overrides.append(f"training.threads={threads}")
+    given = {}  # preset key -> the option that set it, as typed
+    for key, option, value in (
+        ("training.epochs", "--epochs", epochs), ("training.device", "--device", device),
+        ("seed", "--seed", seed), ("training.threads", "--threads", threads),
+    ):
+        if value is not None:
+            overrides.append(f"{key}={json.dumps(value)}")
+            given[key] = f"{option} {value}"
     try:
         if resume is not None:
-            run = _resume(preset, resume, epochs, device, threads, set_, seed)
+            run = _resume(preset, resume, epochs, device, threads, set_, seed, out)
             prepared = run.prepared
         else:
             if preset is None:
                 raise UserError("missing PRESET: a preset file or bundled preset name (or --resume RUN_DIR)")
             path = resolve_preset_path(preset)
-            loaded = load_preset(path, overrides)
             source = str(path)
             from nn_tui.core.run import Run, prepare_run
 
-            prepared = prepare_run(loaded, source=source)
+            try:
+                prepared = prepare_run(load_preset(path, overrides), source=source)
+            except UserError as exc:
+                raise named_option(exc, given) from None
         from nn_tui.cli_output import make_reporter
 
         reporter = make_reporter(prepared, json_out=json_out, quiet=quiet)
         if resume is not None:
             run.on_event = reporter.on_event
         else:
-            run = Run(prepared, out_dir=out, on_event=reporter.on_event, progress_interval=0.5)
+            run = Run(prepared, out_dir=out or Path("runs"), on_event=reporter.on_event, progress_interval=0.5)
         if health and run.run_dir is not None:  # sampled twice a second at most, between steps
             from nn_tui.core.health import HEALTH_FILE, HealthProbe
 
             run.on_event = HealthProbe(run.on_event, interval=0.5).attach(run).record_to(run.run_dir.path / HEALTH_FILE)
     except UserError as exc:
-        raise fail(exc) from None
+        raise fail(exc, json_out=json_out) from None
+    warn_threads(prepared)
+    if prepared.validation_note:
+        typer.echo(f"note: {prepared.validation_note}", err=True)
 
     signals = {"count": 0, "code": EXIT_INTERRUPTED}
 
@@ -199,16 +220,43 @@ def run_cmd(
     if finished.status == "stopped" or signals["count"]:
         raise typer.Exit(signals["code"])
     if finished.status in ("completed", "early_stopped"):
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(EXIT_EXPECT if missed_expectations(run, finished) else EXIT_OK)
     raise typer.Exit(EXIT_FAILED)
 
 
-def _resume(preset, run_dir, epochs, device, threads, set_, seed):
+def warn_threads(prepared) -> None:
+    """More torch threads than CPU cores only slows training: the count is capped (core.device.set_threads); say so."""
+    asked = prepared.preset.training.threads
+    if asked > prepared.threads:
+        typer.echo(
+            f"warning: training.threads = {asked} is more than this machine's {prepared.threads} CPU cores; "
+            f"using {prepared.threads} (more threads than cores only slows training)",
+            err=True,
+        )
+
+
+def missed_expectations(run, finished) -> list[str]:
+    """The preset's [expect] entries the run did not reach, each said on stderr; the run then exits with code 3."""
+    from nn_tui.core.run import expectations
+
+    missed = []
+    for key, res in expectations(run.prepared.preset, finished.best).items():
+        if not res["met"]:
+            op = "<=" if key.endswith("loss") else ">="
+            missed.append(f"{key} {op} {res['target']:g} (best: {res['value']:.4g})")
+    if missed:
+        typer.echo(f"expectation not met: {'; '.join(missed)} (exit code {EXIT_EXPECT})", err=True)
+    return missed
+
+
+def _resume(preset, run_dir, epochs, device, threads, set_, seed, out):
     """`nn-tui run --resume RUN_DIR`: the run folder's own preset, only its length and device may change."""
     if preset is not None:
         raise UserError(f"give either a PRESET ({preset}) or --resume RUN_DIR, not both")
     if set_ or seed is not None:
         raise UserError("--set and --seed cannot change a resumed run; only --epochs, --device and --threads can")
+    if out is not None:
+        raise UserError(f"--out {out}: a resumed run continues in its own folder ({run_dir}); leave out --out")
     from nn_tui.core.resume import resume_run
 
     return resume_run(run_dir, epochs=epochs, device=device, threads=threads, progress_interval=0.5)
@@ -223,11 +271,30 @@ def main() -> None:
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
         return
+    if "--json" in sys.argv[1:]:
+        sys.exit(_main_json())
     try:
         app()
     except UserError as exc:  # a user error raised outside a command's own handling
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+def _main_json() -> int:
+    """With --json, a bad command line (unknown option, --seed abc) also gives an error event on stdout."""
+    # typer raises click's exceptions (its own vendored copy in recent versions): found from one typer exports
+    click_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    try:
+        code = app(standalone_mode=False)
+    except click_error as exc:
+        exc.show()
+        json_error(exc.format_message(), exc.exit_code)
+        return exc.exit_code
+    except typer.Abort:  # Ctrl-C while the command line is read
+        return EXIT_INTERRUPTED
+    except UserError as exc:
+        return fail(exc, json_out=True).exit_code
+    return code if isinstance(code, int) else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import copy
 import math
-import tomllib
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.schema import Field, check_table, shown
+from nn_tui.core.toml import tomllib
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "elu", "silu", "linear")
 LOSSES = ("mse", "mae", "huber", "bce", "cross_entropy")
@@ -229,7 +230,7 @@ def check_loss_for_task(loss: str, task: str, *, source: str | None, n_classes: 
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is accepted, as in CSV files
     except FileNotFoundError:
         raise UserError("file not found", source=str(path)) from None
     except IsADirectoryError:
@@ -261,11 +262,22 @@ def load_preset(path: str | Path, overrides: list[str] | None = None) -> Preset:
     return preset
 
 
-def parse_override_value(text: str) -> Any:
-    """A --set value is read as a TOML value (0.1, true, "adam", [16, 8]); anything else is a string."""
+# A --set value starting with one of these is meant as TOML (an array, a table, a quoted string): a syntax
+# error in it is reported, not taken as a plain string.
+TOML_OPENERS = ("[", "{", '"', "'")
+
+
+def parse_override_value(text: str, item: str | None = None) -> Any:
+    """A --set value is read as a TOML value (0.1, true, "adam", [16, 8]); a bare word is a string.
+
+    item: the whole `KEY=VALUE` argument, for the error when an array, table or quoted string is malformed."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
+        if item is not None and text.startswith(TOML_OPENERS):
+            detail = re.sub(r"\(at line 1, column (\d+)\)", lambda m: f"(at character {int(m[1]) - 4} of the value)", str(exc))
+            detail = detail.replace("(at end of document)", "(at the end of the value)")
+            raise UserError(f"--set {item!r}: TOML syntax error in the value: {detail}") from None
         return text
 
 
@@ -279,7 +291,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         parts = [p for p in key.strip().split(".") if p]
         if not parts:
             raise UserError(f"--set {item!r}: empty key path")
-        value = parse_override_value(text.strip())
+        value = parse_override_value(text.strip(), item)
         node: Any = raw
         for i, part in enumerate(parts[:-1]):
             nxt = parts[i + 1]
