@@ -60,8 +60,15 @@ class JsonReporter(Reporter):
                 "seconds": finished.seconds,
                 "final": {k: _num(v) for k, v in finished.final.items()},
                 "best": {k: _num(v) for k, v in finished.best.items()},
+                **self._expect(finished),
             }
         )
+
+    def _expect(self, finished: RunFinished) -> dict[str, Any]:
+        """The [expect] results, as in summary.json: a missed one makes the exit code 3."""
+        from nn_tui.core.run import expectations
+
+        return {"expect": expectations(self.prepared.preset, finished.best)} if self.prepared.preset.expect else {}
 
 
 class QuietReporter(Reporter):
