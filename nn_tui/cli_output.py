@@ -135,7 +135,7 @@ class HumanReporter(Reporter):
         elif isinstance(event, StepProgress):
             self.progress.update(
                 self.task,
-                status=f"step {event.step}/{event.steps_per_epoch}  loss {event.running_loss:.4f}  "
+                status=f"step {event.step}/{event.steps_per_epoch}  loss {number(event.running_loss)}  "
                 f"{event.samples_per_sec:,.0f} samples/s",
             )
         elif isinstance(event, EpochEnd):
@@ -143,7 +143,7 @@ class HumanReporter(Reporter):
             self.progress.update(
                 self.task,
                 completed=event.epoch,
-                status=f"train {event.train_loss:.4f}  val {event.val_loss:.4f}  {short} {event.metric_value:.4f}  "
+                status=f"train {number(event.train_loss)}  val {number(event.val_loss)}  {short} {number(event.metric_value)}  "
                 f"{event.samples_per_sec:,.0f} samples/s",
             )
         elif isinstance(event, RunError):
