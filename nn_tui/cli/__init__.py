@@ -15,7 +15,7 @@ install_signal_handling()
 
 import typer  # noqa: E402 - after the signal handling: importing it takes a noticeable moment
 
-from nn_tui.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail  # noqa: E402, F401
+from nn_tui.cli.exits import EXIT_EXPECT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail, json_error  # noqa: E402, F401
 from nn_tui.cli.run import run_cmd  # noqa: E402
 from nn_tui.core.errors import UserError  # noqa: E402
 
@@ -91,7 +91,7 @@ def datasets_cmd(
     try:
         show_datasets(name, json_out=json_out)
     except UserError as exc:
-        raise fail(exc) from None
+        raise fail(exc, json_out=json_out) from None
 
 
 @app.command("eval")
@@ -106,7 +106,7 @@ def eval_cmd(
     try:
         evaluate(run_dir, data, json_out=json_out)
     except UserError as exc:
-        raise fail(exc) from None
+        raise fail(exc, json_out=json_out) from None
 
 
 @app.command("export")
@@ -137,6 +137,8 @@ def main() -> None:
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
         return
+    if "--json" in sys.argv[1:]:
+        sys.exit(_main_json())
     try:
         app()
     except UserError as exc:  # a user error raised outside a command's own handling
@@ -146,6 +148,23 @@ def main() -> None:
         if early_signal:  # whatever an interrupted import left broken, we were asked to stop: quietly
             sys.exit(128 + early_signal[0])
         raise
+
+
+def _main_json() -> int:
+    """With --json, a bad command line (unknown option, --seed abc) also gives an error event on stdout."""
+    # typer raises click's exceptions (its own vendored copy in recent versions): found from one typer exports
+    click_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    try:
+        code = app(standalone_mode=False)
+    except click_error as exc:
+        exc.show()
+        json_error(exc.format_message(), exc.exit_code)
+        return exc.exit_code
+    except typer.Abort:  # Ctrl-C while the command line is read
+        return EXIT_INTERRUPTED
+    except UserError as exc:
+        return fail(exc, json_out=True).exit_code
+    return code if isinstance(code, int) else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from nn_tui.core.datasets import metric_for
 from nn_tui.core.training import Callback, EpochEnd, RunError, RunFinished, RunStarted, StepProgress, TrainState
 from nn_tui.core.run.runner import PreparedRun, Run
 
+FILE_WIDTH = 10_000  # columns when stdout is not a terminal: lines are as long as they need to be
+
 
 def _num(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
@@ -58,8 +60,15 @@ class JsonReporter(Reporter):
                 "seconds": finished.seconds,
                 "final": {k: _num(v) for k, v in finished.final.items()},
                 "best": {k: _num(v) for k, v in finished.best.items()},
+                **self._expect(finished),
             }
         )
+
+    def _expect(self, finished: RunFinished) -> dict[str, Any]:
+        """The [expect] results, as in summary.json: a missed one makes the exit code 3."""
+        from nn_tui.core.run.runner import expectations
+
+        return {"expect": expectations(self.prepared.preset, finished.best)} if self.prepared.preset.expect else {}
 
 
 class QuietReporter(Reporter):
@@ -80,7 +89,9 @@ class HumanReporter(Reporter):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.console = Console(stderr=False, highlight=False)
+        # Not a terminal (a file, a pipe, CI logs): no width to fit, so full lines, never cut or wrapped at 80.
+        width = None if sys.stdout.isatty() else FILE_WIDTH
+        self.console = Console(stderr=False, highlight=False, width=width, soft_wrap=width is not None)
         self.progress = Progress(
             TextColumn("epoch"),
             MofNCompleteColumn(),
@@ -94,9 +105,11 @@ class HumanReporter(Reporter):
         self.metric = metric_for(prepared.data.task)
 
     def __enter__(self) -> HumanReporter:
+        from rich.markup import escape
+
         p = self.prepared
         self.console.print(
-            f"[bold]{p.preset.name}[/]: {p.preset.data.dataset} ({p.data.task}, {len(p.data.X_train)} train / "
+            f"[bold]{escape(printable(p.preset.name))}[/]: {p.preset.data.dataset} ({p.data.task}, {len(p.data.X_train)} train / "
             f"{len(p.data.X_test) or len(p.data.X_train)} val), {p.parameters:,} parameters, "
             f"loss {p.preset.training.loss}, {p.preset.training.optimizer} lr {p.preset.training.lr:g}, "
             f"device {p.device} ({p.threads} thread{'s' if p.threads != 1 else ''})"
@@ -119,7 +132,7 @@ class HumanReporter(Reporter):
     def on_progress(self, state: TrainState, event: StepProgress) -> None:
         self.progress.update(
             self.task,
-            status=f"step {event.step}/{event.steps_per_epoch}  loss {event.running_loss:.4f}  "
+            status=f"step {event.step}/{event.steps_per_epoch}  loss {number(event.running_loss)}  "
             f"{event.samples_per_sec:,.0f} samples/s",
         )
 
@@ -128,7 +141,7 @@ class HumanReporter(Reporter):
         self.progress.update(
             self.task,
             completed=event.epoch,
-            status=f"train {event.train_loss:.4f}  val {event.val_loss:.4f}  {short} {event.metric_value:.4f}  "
+            status=f"train {number(event.train_loss)}  val {number(event.val_loss)}  {short} {number(event.metric_value)}  "
             f"{event.samples_per_sec:,.0f} samples/s",
         )
 
@@ -183,9 +196,22 @@ def _fmt(key: str, value: Any) -> str:
         return str(int(value))
     if key == "seconds":
         return f"{value:.2f}s"
-    if key == "lr":
-        return f"{value:.3g}"
-    return f"{value:.4f}"
+    return number(value)
+
+
+def number(value: float) -> str:
+    """4 significant digits, scientific when large or small: at most 10 characters, so a table never cuts it
+    (a diverged loss of 164117560227 is 1.641e+11)."""
+    if not math.isfinite(value):
+        return str(value)
+    text = f"{value:#.4g}"
+    return text[:-1] if text.endswith(".") else text
+
+
+def printable(text: str) -> str:
+    """Text from a preset (its name) with control characters (escape sequences, newlines) shown as escapes,
+    so a preset cannot move the cursor or recolour the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def make_reporter(prepared: PreparedRun, *, json_out: bool, quiet: bool) -> Reporter:

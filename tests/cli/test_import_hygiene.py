@@ -38,7 +38,7 @@ def test_importing_core_does_not_import_torch():
 def test_headless_run_never_imports_textual(tmp_path):
     code = f"""
 import sys
-sys.argv = ["nn-tui", "run", "xor", "--epochs", "3", "--quiet", "--out", {str(tmp_path)!r}]
+sys.argv = ["nn-tui", "run", "xor", "--epochs", "3", "--quiet", "--out", {str(tmp_path)!r}, "--set", "expect={{}}"]
 from nn_tui.cli import main
 try:
     main()

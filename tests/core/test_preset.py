@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 
 import pytest
 
@@ -14,6 +13,7 @@ from nn_tui.core.preset import (
     load_preset,
     parse_preset,
 )
+from nn_tui.core.toml import tomllib
 
 
 def test_bundled_presets_exist_and_round_trip():

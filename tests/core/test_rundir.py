@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import tomllib
 
 from safetensors.torch import load_file
 
 from nn_tui.core.preset import parse_preset
 from nn_tui.core.run.rundir import read_metrics
 from nn_tui.core.run.runner import train_preset
+from nn_tui.core.toml import tomllib
 
 
 def test_run_directory_contents(make_preset, tmp_path):

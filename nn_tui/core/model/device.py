@@ -54,11 +54,11 @@ def resolve_device(spec: str, *, source: str | None = None) -> str:
 
 
 def set_threads(threads: int) -> int:
-    """Set torch's intra-op threads (0 = DEFAULT_THREADS, capped at the core count); returns the number set."""
+    """Set torch's intra-op threads (0 = DEFAULT_THREADS), capped at the core count: more threads than cores
+    only slows training. Returns the number set (the CLI warns when it is below what was asked)."""
     import torch
 
-    n = threads or DEFAULT_THREADS
-    n = max(1, min(n, os.cpu_count() or 1)) if threads == 0 else max(1, n)
+    n = max(1, min(threads or DEFAULT_THREADS, os.cpu_count() or 1))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

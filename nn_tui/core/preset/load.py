@@ -7,7 +7,6 @@ and `dump_preset` (nn_tui.core.preset.write), so every preset round-trips: load 
 from __future__ import annotations
 
 import copy
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from nn_tui.core.errors import UserError
 from nn_tui.core.preset import choices
 from nn_tui.core.preset.overrides import apply_overrides
 from nn_tui.core.schema import Field, check_table, shown
+from nn_tui.core.toml import tomllib
 
 ACTIVATIONS = tuple(choices.ACTIVATIONS)
 LOSSES = tuple(choices.LOSSES)
@@ -230,7 +230,7 @@ def check_loss_for_task(loss: str, task: str, *, source: str | None, n_classes: 
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is accepted, as in CSV files
     except FileNotFoundError:
         raise UserError("file not found", source=str(path)) from None
     except IsADirectoryError:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import copy
 import json
-import tomllib
+import re
 from typing import Any
 
 from nn_tui.core.errors import UserError
+from nn_tui.core.toml import tomllib
 
 
 def option_overrides(
@@ -27,11 +28,22 @@ def option_overrides(
     return out
 
 
-def parse_override_value(text: str) -> Any:
-    """A --set value is read as a TOML value (0.1, true, "adam", [16, 8]); anything else is a string."""
+# A --set value starting with one of these is meant as TOML (an array, a table, a quoted string): a syntax
+# error in it is reported, not taken as a plain string.
+TOML_OPENERS = ("[", "{", '"', "'")
+
+
+def parse_override_value(text: str, item: str | None = None) -> Any:
+    """A --set value is read as a TOML value (0.1, true, "adam", [16, 8]); a bare word is a string.
+
+    item: the whole `KEY=VALUE` argument, for the error when an array, table or quoted string is malformed."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
+        if item is not None and text.startswith(TOML_OPENERS):
+            detail = re.sub(r"\(at line 1, column (\d+)\)", lambda m: f"(at character {int(m[1]) - 4} of the value)", str(exc))
+            detail = detail.replace("(at end of document)", "(at the end of the value)")
+            raise UserError(f"--set {item!r}: TOML syntax error in the value: {detail}") from None
         return text
 
 
@@ -45,7 +57,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         parts = [p for p in key.strip().split(".") if p]
         if not parts:
             raise UserError(f"--set {item!r}: empty key path")
-        value = parse_override_value(text.strip())
+        value = parse_override_value(text.strip(), item)
         node: Any = raw
         for i, part in enumerate(parts[:-1]):
             nxt = parts[i + 1]

@@ -42,6 +42,7 @@ def evaluate_run(run_dir: str | Path, data_preset: Preset | None = None) -> dict
     n_out = output_units(data.task, loss, data.n_classes, data.n_targets)
     model = build_model(data.n_features, preset.layers, n_out)
     state, _ = read_safetensors(weights)
+    _refuse_non_finite(state, weights)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     if expected != found:
@@ -52,6 +53,19 @@ def evaluate_run(run_dir: str | Path, data_preset: Preset | None = None) -> dict
     model.load_state_dict(state)
     report = evaluate_model(model, data, loss)
     return {"run_dir": str(run_dir), "preset": preset.name, "dataset": spec.data.dataset, **report}
+
+
+def _refuse_non_finite(state: dict[str, Any], path: Path) -> None:
+    """A score from NaN or infinite weights means nothing: say so instead of printing one."""
+    import torch
+
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise UserError(
+            f"the weights are not finite (NaN or infinity in {', '.join(bad)}); they cannot be scored. "
+            "Train the run again, or resume it from a checkpoint",
+            source=str(path),
+        )
 
 
 def check_scorable(weights: Path, preset: Preset, data: Dataset, loss: str, *, source: str) -> None:

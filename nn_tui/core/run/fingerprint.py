@@ -28,7 +28,8 @@ def data_fingerprint(data: Dataset) -> dict[str, Any]:
     for array in (data.X_train, data.y_train, data.X_test, data.y_test):
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(array).cast("B"))
+        if array.size:  # an empty split (nothing held out) has no bytes, and memoryview cannot cast it
+            digest.update(memoryview(array).cast("B"))
     return {
         "task": data.task,
         "train_rows": int(len(data.X_train)),

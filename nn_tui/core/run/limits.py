@@ -12,14 +12,27 @@ from typing import Any
 from nn_tui.core.errors import UserError
 
 FLOAT = 4  # bytes per float32
+# Every estimate is multiplied by this: the factors below are measured peaks, and a process killed by the
+# kernel's OOM killer loses more than a run refused a little early.
+SAFETY = 1.25
 # Peak bytes per data value while a dataset is made: float64 generation, a float32 copy, the split
 # copies and the tensors on the device.
 DATA_BYTES_PER_VALUE = 24
-# Per float32 weight: the weight, its gradient, the trainer's copy of the last finite weights and the
-# copy of the best weights, plus what the optimizer keeps per weight (below).
-MODEL_COPIES = 4
+# Per float32 weight, besides what the optimizer keeps per weight (optimizer_slots): the weight, its gradient and
+# the trainer's copy of the last finite weights; then writing a checkpoint holds one more copy of the weights and
+# of the optimizer state. Measured by benchmarks/memory_factors.py (xor, two hidden layers of 1,500 and 4,000
+# units): 30.5 bytes per parameter with Adam (this formula: 32), 11.3 with SGD (16); issue #12 measured 36 with
+# Adam at 625 M parameters (22.7 GB), below the 40 this gives with SAFETY.
+MODEL_COPIES = 3
+CHECKPOINT_COPIES = 1
 ACTIVATION_COPIES = 4  # pre-activation, activation, gradient, dropout mask per hidden unit and row
 EVAL_CHUNK_ROWS = 65536  # the trainer scores validation data in chunks of this many rows
+# Reading a CSV file keeps every cell as a Python string before it becomes a float: measured (as above) 53-59
+# bytes a cell, which is 6.8 times the file with 9-byte cells and 19 times with 2-byte cells (issue #12: 19 times
+# for a 200 MB file). The number of cells is estimated from the first CSV_SAMPLE bytes of the file.
+CSV_BYTES_PER_CELL = 60
+CSV_BYTES_PER_FILE_BYTE = 7
+CSV_SAMPLE = 65536
 
 
 def optimizer_slots(training: Any) -> int:
@@ -56,12 +69,27 @@ def data_bytes(preset: Any) -> int | None:
     if isinstance(samples, int) and isinstance(features, int):
         return samples * (features + 1) * DATA_BYTES_PER_VALUE
     path = options.get("path")
-    if isinstance(path, str):  # a CSV file: parsed text becomes floats, a few times the file's size
-        try:
-            return resolve_path(path, preset.base_dir).stat().st_size * 6
-        except OSError:
-            return None
+    if isinstance(path, str):  # a CSV file
+        return csv_bytes(resolve_path(path, preset.base_dir), str(options.get("delimiter") or ","))
     return None
+
+
+def csv_bytes(path: Path, delimiter: str) -> int | None:
+    """Peak memory to read a CSV file, from its size and the cells per byte of its start; None if it is not
+    a regular file (the loader refuses it; a FIFO must not be opened here)."""
+    import stat
+
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        size = info.st_size
+        with open(path, "rb") as fh:
+            sample = fh.read(CSV_SAMPLE)
+    except OSError:
+        return None
+    cells = (sample.count(delimiter.encode()) + sample.count(b"\n")) * size / max(len(sample), 1)
+    return int(SAFETY * max(cells * CSV_BYTES_PER_CELL, size * CSV_BYTES_PER_FILE_BYTE))
 
 
 def model_bytes(parameters: int, preset: Any, n_out: int, train_rows: int, val_rows: int) -> int:
@@ -69,7 +97,9 @@ def model_bytes(parameters: int, preset: Any, n_out: int, train_rows: int, val_r
     bs = preset.data.batch_size or train_rows
     rows = max(min(bs, train_rows), min(val_rows, EVAL_CHUNK_ROWS))
     units = sum(layer.units for layer in preset.layers) + n_out
-    return parameters * FLOAT * (MODEL_COPIES + optimizer_slots(preset.training)) + rows * units * FLOAT * ACTIVATION_COPIES
+    slots = optimizer_slots(preset.training)
+    weights = parameters * FLOAT * (MODEL_COPIES + slots + CHECKPOINT_COPIES * (1 + slots))
+    return int(SAFETY * (weights + rows * units * FLOAT * ACTIVATION_COPIES))
 
 
 def _too_big(need: int, what: str, hint: str, *, source: str | None, key: str | None, available: int | None) -> None:

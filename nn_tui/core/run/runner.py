@@ -38,6 +38,22 @@ class PreparedRun:
     def parameters(self) -> int:
         return sum(r.parameters for r in self.summary)
 
+    @property
+    def validation_on_train(self) -> bool:
+        return self.data.validation_on_train or len(self.data.X_test) == 0
+
+    @property
+    def validation_note(self) -> str | None:
+        """Said in the output and summary.json when nothing was held out where a dataset normally holds rows out
+        (test_fraction = 0, or classes too small to split): validation metrics and early stopping then use the
+        training rows. None for the truth tables, whose validation is their own four rows by design."""
+        if self.data.validation_on_train or len(self.data.X_test):
+            return None
+        fraction = self.preset.data.test_fraction
+        why = "data.test_fraction = 0" if fraction <= 0 else f"data.test_fraction = {fraction:g} held out no rows (too few rows per class)"
+        stopping = " and early stopping watches the training loss" if self.preset.training.early_stopping else ""
+        return f"nothing is held out for validation ({why}): validation metrics are on the training rows{stopping}"
+
 
 def resolve_preset(preset: Preset, data: Dataset, *, source: str | None = None) -> Preset:
     """Fill in the defaults that depend on the data (the loss) and on the optimizer (momentum)."""
@@ -169,10 +185,13 @@ class Run:
             "seed": p.preset.seed,
             "train_samples": len(p.data.X_train),
             "val_samples": len(p.data.X_test) or len(p.data.X_train),
+            "validation_on_train": p.validation_on_train,
             "versions": versions(),
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started_at)),
             "wall_time": round(time.time() - self.started_at, 3),
         }
+        if p.validation_note:
+            summary["validation_note"] = p.validation_note
         if self.resuming:  # this session continued the run from a checkpoint (or from scratch, epoch 0)
             summary["resumed_from_epoch"] = self.resume_from.epoch if self.resume_from is not None else 0
         if p.preset.expect:
