@@ -98,7 +98,7 @@ def test_serve_page_and_websocket_run_one_app_per_connection(server):
     async def talk() -> bytes:
         received = io.BytesIO()
         async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(f"ws://{HOST}:{port}/ws?width=100&height=30", timeout=10) as ws:
+            async with session.ws_connect(f"ws://{HOST}:{port}/ws?width=100&height=30") as ws:
                 deadline = time.monotonic() + 30
                 # The app's screen arrives as terminal output; the preset's name is on it once drawn.
                 while b"xor" not in received.getvalue():
