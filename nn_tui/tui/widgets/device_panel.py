@@ -23,7 +23,7 @@ def used_of(used: int | None, total: int | None) -> str:
     return f"{gb(used)}/{gb(total)}"
 
 
-LABEL_WIDTH = 7
+LABEL_WIDTH = 5  # "GPU 0", "torch"
 
 
 def wrap(text: str, width: int) -> list[str]:
@@ -33,11 +33,11 @@ def wrap(text: str, width: int) -> list[str]:
 
 class DevicePanel(Readout):
     def show(self, report: DeviceReport | None, device: str | None) -> None:
+        # The device goes in the border title, so a short panel keeps its rows for the readings.
+        self.border_title = f"device · {escape(device or 'auto')}"
         rows: list[tuple[str, str]] = []
-        rows.append(("device", escape(device or "auto")))
         if report is None:
-            rows.append(("", "[$text-muted]measuring…[/]"))
-            self.show_markup(rows_markup(rows, LABEL_WIDTH))
+            self.show_markup("[$text-muted]measuring…[/]")
             return
         rows.append(("CPU", f"{report.cpu_percent:.0f}% of {report.cpu_count} cores"))
         rows.append(("RAM", used_of(report.ram_used, report.ram_total)))
