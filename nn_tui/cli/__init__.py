@@ -125,6 +125,22 @@ def export_cmd(
         raise fail(exc) from None
 
 
+@app.command("serve")
+def serve_cmd(
+    preset: Optional[str] = typer.Argument(None, help="A preset file, or the name of a bundled preset, to open in every tab."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but loopback is reachable by others (no authentication)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    public_url: Optional[str] = typer.Option(None, "--public-url", help="The address browsers use, when it is not http://HOST:PORT (a proxy, a machine name)."),
+) -> None:
+    """Serve the app in a web browser (textual-serve): each browser tab gets its own app."""
+    from nn_tui.cli.serve import serve
+
+    try:
+        serve(preset, host, port, public_url)
+    except UserError as exc:
+        raise fail(exc) from None
+
+
 app.command("run")(run_cmd)
 
 

@@ -144,18 +144,15 @@ class NNTuiApp(App):
     def main_screen(self) -> MainScreen | None:
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
-    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        """The palette's "Screenshot": Textual saves it in the user's Downloads folder, and fails where there
-        is none (a server over SSH, a container); then it goes in the current folder."""
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Every "Screenshot" (the palette's command calls this directly, not action_screenshot): Textual
+        saves it in the user's Downloads folder and fails where there is none (a server over SSH, a
+        container), so then it goes in the current folder. Textual's notification says where."""
         if path is None:
-            try:
-                from platformdirs import user_downloads_path
-
-                downloads: Path | None = user_downloads_path()
-            except Exception:  # noqa: BLE001 - no platformdirs, or no home: use the current folder
-                downloads = None
-            path = str(downloads) if downloads is not None and downloads.is_dir() else str(Path.cwd())
-        super().action_screenshot(filename, path)
+            path = str(screenshot_folder())
+        return super().deliver_screenshot(filename, path, time_format)
 
     def action_help(self) -> None:
         from nn_tui.tui.screens.help import HelpScreen
@@ -169,3 +166,14 @@ class NNTuiApp(App):
             if run.active:
                 await run.stop_and_wait(timeout=2.0)
         self.exit()
+
+
+def screenshot_folder() -> Path:
+    """The user's Downloads folder when it exists, else the current folder."""
+    try:
+        from platformdirs import user_downloads_path
+
+        downloads: Path | None = user_downloads_path()
+    except Exception:  # noqa: BLE001 - no platformdirs, or no home: use the current folder
+        downloads = None
+    return downloads if downloads is not None and downloads.is_dir() else Path.cwd()

@@ -38,6 +38,9 @@ TRAINING_LABELS = {
     "threads": "CPU threads",
 }
 
+# What 0 means, beside the fields where 0 is not a number of things.
+ZERO_MEANS = {"grad_clip": "off", "early_stopping": "off", "threads": "default: 1"}
+
 
 def valid_losses(task: str | None, n_classes: int | None) -> tuple[str, ...]:
     if task == CLASSIFICATION:
@@ -87,7 +90,7 @@ def training_specs(preset: Preset, task: str | None, n_classes: int | None, devi
         elif name == "momentum":
             disabled = t.optimizer not in MOMENTUM_OPTIMIZERS
             tooltip = "for sgd, momentum and rmsprop; blank = the optimizer's default"
-        specs.append(FieldSpec(name, field, value, TRAINING_LABELS[name], choices, disabled, tooltip))
+        specs.append(FieldSpec(name, field, value, TRAINING_LABELS[name], choices, disabled, tooltip, ZERO_MEANS.get(name)))
     return specs
 
 

@@ -61,12 +61,13 @@ try:
     main()
 except SystemExit:
     pass
-print("TORCH" if "torch" in sys.modules else "NO_TORCH", "TEXTUAL" if "textual" in sys.modules else "NO_TEXTUAL")
+print("TORCH" if "torch" in sys.modules else "NO_TORCH", "TEXTUAL" if "textual" in sys.modules else "NO_TEXTUAL",
+      "SERVE" if "textual_serve" in sys.modules or "aiohttp" in sys.modules else "NO_SERVE")
 """
     t0 = time.perf_counter()
     r = python(code)
     elapsed = time.perf_counter() - t0
     assert r.returncode == 0, r.stderr
-    assert "run" in r.stdout and "presets" in r.stdout
-    assert r.stdout.strip().splitlines()[-1] == "NO_TORCH NO_TEXTUAL"
+    assert "run" in r.stdout and "presets" in r.stdout and "serve" in r.stdout
+    assert r.stdout.strip().splitlines()[-1] == "NO_TORCH NO_TEXTUAL NO_SERVE"
     assert elapsed < 5  # generous: the real figure is in benchmarks/, this only catches a torch import

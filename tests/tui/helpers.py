@@ -18,7 +18,7 @@ FIXED_REPORT = DeviceReport(
     process_rss=412_000_000,
     torch_threads=None,
     gpus=[],
-    gpu_note="no NVIDIA GPU (NVML driver library not found)",
+    gpu_note="none (NVML driver library not found)",
 )
 
 FIXED_GPU_REPORT = DeviceReport(

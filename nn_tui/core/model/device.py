@@ -104,7 +104,7 @@ class DeviceReport:
     process_rss: int
     torch_threads: int | None
     gpus: list[GpuStatus] = field(default_factory=list)
-    gpu_note: str = ""  # why there are no GPUs listed, in plain words
+    gpu_note: str = ""  # what the GPU line says when no GPU is listed, and why, in plain words
     torch_allocated: int | None = None  # bytes on the training device (CUDA only)
     torch_reserved: int | None = None
 
@@ -129,11 +129,11 @@ class DeviceMonitor:
             self._nvml = pynvml
             self._handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
             if not self._handles:
-                self.gpu_note = "NVIDIA driver found, but no GPUs"
+                self.gpu_note = "none (NVIDIA driver found, but no GPUs)"
         except ImportError:
-            self.gpu_note = "no GPU monitoring (nvidia-ml-py is not installed)"
+            self.gpu_note = "not monitored (nvidia-ml-py is not installed)"
         except Exception:  # noqa: BLE001 - NVMLError_LibraryNotFound, DriverNotLoaded, ...
-            self.gpu_note = "no NVIDIA GPU (NVML driver library not found)"
+            self.gpu_note = "none (NVML driver library not found)"
             self._nvml = None
 
     def close(self) -> None:

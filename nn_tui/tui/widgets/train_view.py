@@ -95,7 +95,6 @@ class TrainView(Vertical):
         self.query_one(LossChart).set_log_scale(False)
         self.query_one(MetricChart).border_title = "validation accuracy / R²"
         self.query_one(MetricsPanel).border_title = "run"
-        self.query_one(DevicePanel).border_title = "device"
         self.controller.listen(self)
         self._show_history()
         self._device_shown = self._device()
