@@ -337,8 +337,9 @@ async def wait_for_run(view) -> None:
     second would itself take the GIL from the training thread it is measuring."""
     import asyncio
 
-    if view.worker is not None:
-        await view.worker.wait()
+    worker = view.controller.worker  # the run belongs to the view's RunController
+    if worker is not None:
+        await worker.wait()
     while view.history is None or view.history.finished is None or view.active:
         await asyncio.sleep(0.05)
 
