@@ -72,7 +72,7 @@ class ChartProbe:
             self.plotext = None
 
     def on_event(self, event) -> None:
-        from nn_tui.core.events import EpochEnd, StepProgress
+        from nn_tui.core.training.events import EpochEnd, StepProgress
 
         if self.loss is None:
             return
@@ -111,7 +111,7 @@ def rss() -> int:
 
 
 def soak(steps: int, every: float, out_dir: Path) -> dict:
-    from nn_tui.core.run import Run, prepare_run
+    from nn_tui.core.run.runner import Run, prepare_run
 
     steps_per_epoch = math.ceil(SAMPLES * 0.8 / BATCH)
     epochs = math.ceil(steps / steps_per_epoch)

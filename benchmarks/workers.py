@@ -47,10 +47,10 @@ def warm_up(nn_tui: bool) -> None:
     if nn_tui:
         import safetensors.torch  # noqa: F401
 
-        import nn_tui.core.checkpoint  # noqa: F401
-        import nn_tui.core.evaluate  # noqa: F401
-        import nn_tui.core.run  # noqa: F401
-        import nn_tui.core.trainer  # noqa: F401
+        import nn_tui.core.run.checkpoint  # noqa: F401
+        import nn_tui.core.inspection.evaluate  # noqa: F401
+        import nn_tui.core.run.runner  # noqa: F401
+        import nn_tui.core.training.trainer  # noqa: F401
 
 
 def sync(device: str) -> None:
@@ -183,8 +183,8 @@ def tutorial_loop(model, loss_fn, optimizer, train_loader, test_loader, epochs: 
 def nntui_run(preset, data, device: str, threads: int, n_out: int, out_dir: str) -> dict:
     """What `nn-tui run` does after loading: the core Run, writing its run folder (metrics.csv each epoch,
     checkpoints, weights, summary.json)."""
-    from nn_tui.core.model import summarize
-    from nn_tui.core.run import PreparedRun, Run
+    from nn_tui.core.model.build import summarize
+    from nn_tui.core.run.runner import PreparedRun, Run
 
     prepared = PreparedRun(preset, data, device, threads, n_out, summarize(data.n_features, preset.layers, n_out,
                                                                          preset.training.loss))
@@ -267,7 +267,7 @@ def case_tiny(spec: dict) -> dict:
     threads = spec.get("threads", 1)
     set_threads(threads)
     from nn_tui.core.preset import parse_preset
-    from nn_tui.core.run import prepare_run
+    from nn_tui.core.run.runner import prepare_run
 
     raw = tiny_spec(net)
     raw["training"]["device"] = device
@@ -337,8 +337,9 @@ async def wait_for_run(view) -> None:
     second would itself take the GIL from the training thread it is measuring."""
     import asyncio
 
-    if view.worker is not None:
-        await view.worker.wait()
+    worker = view.controller.worker  # the run belongs to the view's RunController
+    if worker is not None:
+        await worker.wait()
     while view.history is None or view.history.finished is None or view.active:
         await asyncio.sleep(0.05)
 
@@ -355,7 +356,7 @@ def process_cpu() -> float:
 
 def headless_sps(preset) -> float:
     """Samples/s of the core Run on this thread, as `nn-tui run` trains, by the trainer's own clock."""
-    from nn_tui.core.run import Run, prepare_run
+    from nn_tui.core.run.runner import Run, prepare_run
 
     with tempfile.TemporaryDirectory() as out:
         finished = Run(prepare_run(preset), out_dir=out).execute()
@@ -369,9 +370,9 @@ def app_run(preset) -> dict:
     redraws per second."""
     import asyncio
 
-    from nn_tui.core.events import RunFinished, RunStarted
+    from nn_tui.core.training.events import RunFinished, RunStarted
     from nn_tui.tui.app import NNTuiApp
-    from nn_tui.tui.trainers import train_with_torch
+    from nn_tui.tui.training.trainers import train_with_torch
     from nn_tui.tui.widgets.loss_chart import LossChart
     from nn_tui.tui.widgets.metric_chart import MetricChart
     from nn_tui.tui.widgets.train_view import TrainView
@@ -547,7 +548,7 @@ def case_memory(spec: dict) -> dict:
     import resource
 
     from nn_tui.core.preset import parse_preset
-    from nn_tui.core.run import Run, prepare_run
+    from nn_tui.core.run.runner import Run, prepare_run
 
     set_threads(1)
     steps_wanted = spec["steps"]
@@ -594,8 +595,8 @@ def case_app_memory(spec: dict) -> dict:
     epoch end every 1,000): its memory stays bounded because Series halves its resolution."""
     import tracemalloc
 
-    from nn_tui.core.events import EpochEnd, StepProgress
-    from nn_tui.tui.run_history import RunHistory
+    from nn_tui.core.training.events import EpochEnd, StepProgress
+    from nn_tui.tui.training.history import RunHistory
 
     steps, per_epoch, every = spec["steps"], 1000, 10
     h = RunHistory(epochs_total=steps // per_epoch)
@@ -629,8 +630,8 @@ def case_chart(spec: dict) -> dict:
     reference, plain plotext on N points without thinning."""
     import asyncio
 
-    from nn_tui.core.events import EpochEnd, StepProgress
-    from nn_tui.tui.run_history import RunHistory
+    from nn_tui.core.training.events import EpochEnd, StepProgress
+    from nn_tui.tui.training.history import RunHistory
 
     n = spec["points"]
     reps = spec.get("reps", 5)

@@ -8,16 +8,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import events, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker
 
-from nn_tui.core.device import DeviceReport
+from nn_tui.core.model.device import DeviceReport
 from nn_tui.core.preset import Preset
-from nn_tui.tui.commands import NNTuiCommands
 from nn_tui.tui.messages import TorchReady
 from nn_tui.tui.screens.main import MainScreen
-from nn_tui.tui.trainers import TrainerFunction, train_with_torch, warm_up_torch
+from nn_tui.tui.training.controller import RunController
+from nn_tui.tui.training.trainers import TrainerFunction, train_with_torch, warm_up_torch
 
 
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (CPython's default is 700)
@@ -35,7 +36,6 @@ class NNTuiApp(App):
 
     TITLE = "nn-tui"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {NNTuiCommands}
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help", show=False),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
@@ -66,12 +66,25 @@ class NNTuiApp(App):
         self._last_input = 0.0
         self.first_frame_ready = False
         self._after_first_frame: list[Callable[[], object]] = []
+        self.runs: list[RunController] = []  # every run the app holds, shown or not
+
+    def add_run(self) -> RunController:
+        """A new run controller, trained with this app's trainer into its runs folder."""
+        run = RunController(self, name=f"run {len(self.runs) + 1}")
+        self.runs.append(run)
+        return run
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        for run in self.runs:  # a training worker: its controller turns the outcome into state and messages
+            if event.worker is run.worker:
+                run.worker_changed(event)
 
     def on_mount(self) -> None:
         # Fewer, cheaper garbage collections: rendering makes many short-lived objects, and with
         # torch loaded a full collection walks hundreds of thousands of objects (see warm_up_torch).
         gc.set_threshold(GC_THRESHOLD, 20, 20)
-        self.push_screen(MainScreen(self.initial_preset, self.initial_path))
+        self.push_screen(MainScreen(self.add_run(), self.initial_preset, self.initial_path))
         if self.warm_torch:
             # Importing torch holds the interpreter for seconds, with pauses of up to a few hundred
             # milliseconds that keys would wait through. So it starts once the user has left the
@@ -131,18 +144,15 @@ class NNTuiApp(App):
     def main_screen(self) -> MainScreen | None:
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
-    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        """The palette's "Screenshot": Textual saves it in the user's Downloads folder, and fails where there
-        is none (a server over SSH, a container); then it goes in the current folder."""
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Every "Screenshot" (the palette's command calls this directly, not action_screenshot): Textual
+        saves it in the user's Downloads folder and fails where there is none (a server over SSH, a
+        container), so then it goes in the current folder. Textual's notification says where."""
         if path is None:
-            try:
-                from platformdirs import user_downloads_path
-
-                downloads: Path | None = user_downloads_path()
-            except Exception:  # noqa: BLE001 - no platformdirs, or no home: use the current folder
-                downloads = None
-            path = str(downloads) if downloads is not None and downloads.is_dir() else str(Path.cwd())
-        super().action_screenshot(filename, path)
+            path = str(screenshot_folder())
+        return super().deliver_screenshot(filename, path, time_format)
 
     def action_help(self) -> None:
         from nn_tui.tui.screens.help import HelpScreen
@@ -152,8 +162,18 @@ class NNTuiApp(App):
 
     async def action_quit(self) -> None:
         """Stop a running training first (its run folder is saved as "stopped"), then exit."""
-        main = self.main_screen
-        tv = main.train_view_if_mounted if main is not None else None
-        if tv is not None and tv.active:
-            await tv.stop_and_wait(timeout=2.0)
+        for run in self.runs:
+            if run.active:
+                await run.stop_and_wait(timeout=2.0)
         self.exit()
+
+
+def screenshot_folder() -> Path:
+    """The user's Downloads folder when it exists, else the current folder."""
+    try:
+        from platformdirs import user_downloads_path
+
+        downloads: Path | None = user_downloads_path()
+    except Exception:  # noqa: BLE001 - no platformdirs, or no home: use the current folder
+        downloads = None
+    return downloads if downloads is not None and downloads.is_dir() else Path.cwd()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.schema import Field
+from nn_tui.core.toml import tomllib
 
 
 class InputRefused(ValueError):

@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.message import Message
 
-from nn_tui.core.device import DeviceReport
+from nn_tui.core.model.device import DeviceReport
 
 
 @dataclass
@@ -34,10 +34,3 @@ class TorchReady(Message):
     """torch finished importing in the background; these are the devices the user can choose."""
 
     devices: list[str]
-
-
-@dataclass
-class SetupChanged(Message):
-    """Some part of the setup (the preset) changed; `what` is data | layers | training."""
-
-    what: str

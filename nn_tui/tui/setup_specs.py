@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nn_tui.core.datasets import CLASSIFICATION, REGRESSION, DatasetInfo
-from nn_tui.core.model import default_loss
+from nn_tui.core.model.build import default_loss
 from nn_tui.core.preset import (
     CLASSIFICATION_LOSSES,
     DATA_FIELDS,
@@ -35,6 +37,9 @@ TRAINING_LABELS = {
     "device": "device",
     "threads": "CPU threads",
 }
+
+# What 0 means, beside the fields where 0 is not a number of things.
+ZERO_MEANS = {"grad_clip": "off", "early_stopping": "off", "threads": "default: 1"}
 
 
 def valid_losses(task: str | None, n_classes: int | None) -> tuple[str, ...]:
@@ -85,7 +90,7 @@ def training_specs(preset: Preset, task: str | None, n_classes: int | None, devi
         elif name == "momentum":
             disabled = t.optimizer not in MOMENTUM_OPTIMIZERS
             tooltip = "for sgd, momentum and rmsprop; blank = the optimizer's default"
-        specs.append(FieldSpec(name, field, value, TRAINING_LABELS[name], choices, disabled, tooltip))
+        specs.append(FieldSpec(name, field, value, TRAINING_LABELS[name], choices, disabled, tooltip, ZERO_MEANS.get(name)))
     return specs
 
 
@@ -103,6 +108,22 @@ def data_specs(preset: Preset, info: DatasetInfo) -> list[FieldSpec]:
     specs.append(FieldSpec("batch_size", _DATA["batch_size"], preset.data.batch_size, "batch size"))
     specs.append(FieldSpec("seed", _TOP["seed"], preset.seed, "seed"))
     return specs
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What is known of the dataset being edited: from the registry at once, exact once it is loaded.
+    Replaced whole when the dataset or its options change, or when loading it tells more."""
+
+    n_features: int | None
+    n_classes: int | None
+    task: str | None
+    split: tuple[int, int] | None = None  # (train rows, test rows), once loaded
+    labels: list[str] | None = None
+
+    @classmethod
+    def known(cls, info: DatasetInfo, options: dict) -> DataShape:
+        return cls(*known_shape(info, options), info.task)
 
 
 def known_shape(info: DatasetInfo, options: dict) -> tuple[int | None, int | None]:

@@ -11,7 +11,7 @@ import sys
 import pytest
 from safetensors.torch import save_file
 
-from nn_tui.core.checkpoint import LAST_FILE, read_safetensors
+from nn_tui.core.run.checkpoint import LAST_FILE, read_safetensors
 from tests.cli.conftest import cli_env, refused
 
 PRESET = """name = "points"

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from nn_tui.cli import app
 from nn_tui.core.preset import bundled_presets, load_preset
-from nn_tui.core.rundir import read_summary
-from nn_tui.core.run import train_preset
+from nn_tui.core.run.rundir import read_summary
+from nn_tui.core.run.runner import train_preset
 from tests.cli.conftest import ROOT, cli_env
 
 

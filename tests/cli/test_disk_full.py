@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from nn_tui.core.checkpoint import LAST_FILE, load_checkpoint
-from nn_tui.core.rundir import read_metrics
+from nn_tui.core.run.checkpoint import LAST_FILE, load_checkpoint
+from nn_tui.core.run.rundir import read_metrics
 from tests.cli.conftest import ROOT, cli_env
 
 

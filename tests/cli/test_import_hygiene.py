@@ -31,14 +31,14 @@ print("BAD" if bad else "OK", bad)
 
 
 def test_importing_core_does_not_import_torch():
-    r = python("import sys, nn_tui.core.preset, nn_tui.core.run; print('torch' in sys.modules)")
+    r = python("import sys, nn_tui.core.preset, nn_tui.core.run.runner; print('torch' in sys.modules)")
     assert r.stdout.strip() == "False", r.stderr
 
 
 def test_headless_run_never_imports_textual(tmp_path):
     code = f"""
 import sys
-sys.argv = ["nn-tui", "run", "xor", "--epochs", "3", "--quiet", "--out", {str(tmp_path)!r}]
+sys.argv = ["nn-tui", "run", "xor", "--epochs", "3", "--quiet", "--out", {str(tmp_path)!r}, "--set", "expect={{}}"]
 from nn_tui.cli import main
 try:
     main()
@@ -61,12 +61,13 @@ try:
     main()
 except SystemExit:
     pass
-print("TORCH" if "torch" in sys.modules else "NO_TORCH", "TEXTUAL" if "textual" in sys.modules else "NO_TEXTUAL")
+print("TORCH" if "torch" in sys.modules else "NO_TORCH", "TEXTUAL" if "textual" in sys.modules else "NO_TEXTUAL",
+      "SERVE" if "textual_serve" in sys.modules or "aiohttp" in sys.modules else "NO_SERVE")
 """
     t0 = time.perf_counter()
     r = python(code)
     elapsed = time.perf_counter() - t0
     assert r.returncode == 0, r.stderr
-    assert "run" in r.stdout and "presets" in r.stdout
-    assert r.stdout.strip().splitlines()[-1] == "NO_TORCH NO_TEXTUAL"
+    assert "run" in r.stdout and "presets" in r.stdout and "serve" in r.stdout
+    assert r.stdout.strip().splitlines()[-1] == "NO_TORCH NO_TEXTUAL NO_SERVE"
     assert elapsed < 5  # generous: the real figure is in benchmarks/, this only catches a torch import

@@ -17,11 +17,11 @@ import time
 
 import pytest
 
-from nn_tui.core.checkpoint import BEST_FILE, LAST_FILE, load_checkpoint, read_safetensors
+from nn_tui.core.run.checkpoint import BEST_FILE, LAST_FILE, load_checkpoint, read_safetensors
 from nn_tui.core.preset import load_preset, resolve_preset_path
-from nn_tui.core.resume import resume_run
-from nn_tui.core.rundir import read_metrics, read_summary
-from nn_tui.core.run import train_preset
+from nn_tui.core.run.resume import resume_run
+from nn_tui.core.run.rundir import read_metrics, read_summary
+from nn_tui.core.run.runner import train_preset
 from tests.cli.conftest import ROOT, cli_env
 
 EPOCHS = 20

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from nn_tui.core.rundir import read_metrics
+from nn_tui.core.run.rundir import read_metrics
 from tests.cli.conftest import ROOT, cli_env
 
 BAD_PRESETS = {
@@ -51,7 +51,7 @@ def test_bad_preset_exits_2_with_one_clear_line(nn_tui, tmp_path, name):
         (["run", "xor", "--epochs", "0"], "--epochs"),
         (["run", "xor", "--set", "training.lr=abc"], "training.lr"),
         (["run", "xor", "--set", "nokey"], "KEY.PATH=VALUE"),
-        (["run", "xor", "--device", "tpu"], "training.device"),
+        (["run", "xor", "--device", "tpu"], "--device tpu: 'tpu' is not allowed"),
         (["run", "xor", "--bogus"], "No such option"),
     ],
 )
@@ -81,7 +81,7 @@ def test_json_lines_and_run_directory(nn_tui, tmp_path):
 
 
 def test_human_output_shows_summary(nn_tui, tmp_path):
-    r = nn_tui("run", "linear", "--epochs", "5", "--out", tmp_path)
+    r = nn_tui("run", "linear", "--epochs", "5", "--out", tmp_path, "--set", "expect={}")
     assert r.returncode == 0, r.stderr
     assert "completed" in r.stdout and "val_r2" in r.stdout and "run dir:" in r.stdout
     assert "total" in r.stdout and "parameters" in r.stdout  # the model summary table

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from nn_tui.core.boundary import BoundaryGrid, Extent, boundary_grid, class_probabilities, data_extent, grid_points
-from nn_tui.core.run import Run, prepare_run
+from nn_tui.core.inspection.boundary import BoundaryGrid, Extent, boundary_grid, class_probabilities, data_extent, grid_points
+from nn_tui.core.run.runner import Run, prepare_run
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-import nn_tui.core.checkpoint as ckpt
+import nn_tui.core.run.checkpoint as ckpt
 import nn_tui.core.fileio as fileio
-from nn_tui.core.checkpoint import (
+from nn_tui.core.run.checkpoint import (
     BEST_FILE,
     LAST_FILE,
     load_checkpoint,
@@ -24,12 +24,12 @@ from nn_tui.core.checkpoint import (
     read_safetensors_header,
 )
 from nn_tui.core.errors import UserError
-from nn_tui.core.events import EpochEnd, StepProgress, TrainerControl
-from nn_tui.core.limits import check_data_fits, check_model_fits, format_bytes, model_bytes
+from nn_tui.core.training.events import EpochEnd, StepProgress, TrainerControl
+from nn_tui.core.run.limits import check_data_fits, check_model_fits, format_bytes, model_bytes
 from nn_tui.core.preset import parse_preset
-from nn_tui.core.resume import resume_run
-from nn_tui.core.run import Run, prepare_run, train_preset
-from nn_tui.core.rundir import RunDir, probe_writable, read_metrics, read_summary
+from nn_tui.core.run.resume import resume_run
+from nn_tui.core.run.runner import Run, prepare_run, train_preset
+from nn_tui.core.run.rundir import RunDir, probe_writable, read_metrics, read_summary
 
 
 @pytest.fixture(autouse=True)

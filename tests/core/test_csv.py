@@ -8,8 +8,8 @@ import pytest
 from nn_tui.core.datasets import CLASSIFICATION, REGRESSION, load_dataset
 from nn_tui.core.errors import UserError
 from nn_tui.core.preset import bundled_presets, bundled_presets_dir, load_preset, parse_preset
-from nn_tui.core.rundir import PRESET_FILE
-from nn_tui.core.run import train_preset
+from nn_tui.core.run.rundir import PRESET_FILE
+from nn_tui.core.run.runner import train_preset
 from tests.conftest import ROOT
 
 

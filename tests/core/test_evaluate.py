@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.evaluate import (
+from nn_tui.core.inspection.evaluate import (
     classification_metrics,
-    evaluate_run,
     format_report,
     predict,
     regression_metrics,
 )
+from nn_tui.core.run.evaluation import evaluate_run
 from nn_tui.core.preset import bundled_presets, load_preset
-from nn_tui.core.rundir import WEIGHTS_FILE, read_summary
-from nn_tui.core.run import train_preset
+from nn_tui.core.run.rundir import WEIGHTS_FILE, read_summary
+from nn_tui.core.run.runner import train_preset
 
 
 def test_classification_metrics_by_hand():

@@ -15,10 +15,10 @@ import torch
 
 from nn_tui.core.datasets import load_dataset
 from nn_tui.core.errors import UserError
-from nn_tui.core.export import export_run, load_run, sidecar_path
-from nn_tui.core.export_script import training_script
+from nn_tui.core.export.formats import export_run, load_run, sidecar_path
+from nn_tui.core.export.script import training_script
 from nn_tui.core.preset import load_preset, parse_preset, resolve_preset_path
-from nn_tui.core.run import Run, prepare_run, resolve_preset
+from nn_tui.core.run.runner import Run, prepare_run, resolve_preset
 
 # A network with every kind of module nn-tui builds: batch norm, dropout, two activations, softmax head.
 MIXED = {

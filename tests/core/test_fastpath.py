@@ -8,8 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from nn_tui.core.fastpath import FusedAdamStep, mode_matters, optimizer_step, plain_forward, plain_loss  # noqa: E402
-from nn_tui.core.model import build_model, loss_function, make_optimizer  # noqa: E402
+from nn_tui.core.training.fastpath import FusedAdamStep, mode_matters, optimizer_step, plain_forward, plain_loss  # noqa: E402
+from nn_tui.core.model.build import build_model, loss_function, make_optimizer  # noqa: E402
 from nn_tui.core.preset import ACTIVATIONS, LayerSpec, TrainingSpec  # noqa: E402
 
 
@@ -102,28 +102,33 @@ def test_other_optimizers_use_their_own_step():
 
 def _xor_trainer(on_event=None, epochs: int = 40):
     from nn_tui.core.preset import load_preset, resolve_preset_path
-    from nn_tui.core.run import prepare_run
-    from nn_tui.core.trainer import Trainer
+    from nn_tui.core.run.runner import prepare_run
+    from nn_tui.core.training.events import EpochEnd
+    from nn_tui.core.training.trainer import Trainer
 
     prepared = prepare_run(load_preset(resolve_preset_path("xor"), [f"training.epochs={epochs}", 'training.device="cpu"']))
-    return Trainer(prepared.preset, prepared.data, n_out=prepared.n_out, on_event=on_event)
+    rows = []
+
+    def record(e):
+        if isinstance(e, EpochEnd):
+            rows.append({k: v for k, v in e.row().items() if k != "seconds"})
+        if on_event is not None:
+            on_event(e)
+
+    trainer = Trainer(prepared.preset, prepared.data, n_out=prepared.n_out, on_event=record)
+    trainer.rows = rows
+    return trainer
 
 
 def _rows(trainer):
-    from nn_tui.core.events import EpochEnd
-
-    rows = []
-    original = trainer.on_event
-    trainer.on_event = lambda e: (rows.append({k: v for k, v in e.row().items() if k != "seconds"})
-                                  if isinstance(e, EpochEnd) else None, original(e))
     trainer.run()
-    return rows, [t.clone() for t in trainer.model.state_dict().values()]
+    return trainer.rows, [t.clone() for t in trainer.model.state_dict().values()]
 
 
 def test_full_batch_validation_on_training_rows_reuses_the_forward_pass_exactly():
     """XOR: the validation pass after an epoch doubles as the next epoch's training forward; results must
     match a trainer that evaluates separately, also when a callback changes the weights in between."""
-    from nn_tui.core.events import EpochEnd
+    from nn_tui.core.training.events import EpochEnd
 
     fast = _xor_trainer()
     forwards = [0]
@@ -138,16 +143,17 @@ def test_full_batch_validation_on_training_rows_reuses_the_forward_pass_exactly(
     assert rows_fast == rows_plain
     assert all(torch.equal(a, b) for a, b in zip(weights_fast, weights_plain))
 
-    def nudge(trainer):
+    def nudge(box):
         def on_event(e):
             if isinstance(e, EpochEnd) and e.epoch == 10:
                 with torch.no_grad():
-                    trainer.model[0].weight.mul_(0.5)  # e.g. a probe or a restore touching the weights
+                    box[0].model[0].weight.mul_(0.5)  # e.g. a probe or a restore touching the weights
         return on_event
 
-    a = _xor_trainer()
-    a.on_event = nudge(a)
-    b = _xor_trainer()
-    b.on_event = nudge(b)
+    box_a, box_b = [], []
+    a = _xor_trainer(nudge(box_a))
+    box_a.append(a)
+    b = _xor_trainer(nudge(box_b))
+    box_b.append(b)
     b._mode_matters = True
     assert _rows(a)[0] == _rows(b)[0]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nn_tui.core.forward import describe, forward_trace
-from nn_tui.core.model import build_model, loss_function
+from nn_tui.core.inspection.forward import describe, forward_trace
+from nn_tui.core.model.build import build_model, loss_function
 from nn_tui.core.preset import LayerSpec, load_preset, resolve_preset_path
-from nn_tui.core.run import Run, prepare_run
-from nn_tui.core.truth_table import truth_table
+from nn_tui.core.run.runner import Run, prepare_run
+from nn_tui.core.inspection.truth_table import truth_table
 
 
 def test_each_neuron_is_weighted_sum_then_activation():

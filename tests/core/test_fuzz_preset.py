@@ -8,7 +8,6 @@ raise FUZZ_EXAMPLES (environment) for a longer hunt.
 from __future__ import annotations
 
 import os
-import tomllib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +24,7 @@ from nn_tui.core.preset import (
     load_preset,
     parse_preset,
 )
+from nn_tui.core.toml import tomllib
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 FUZZ = settings(

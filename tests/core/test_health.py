@@ -7,10 +7,11 @@ import math
 import pytest
 import torch
 
-from nn_tui.core.health import HealthProbe, measure_health, read_health
-from nn_tui.core.model import build_model, loss_function
+from nn_tui.core.inspection.health import measure_health
+from nn_tui.core.inspection.sampling import HealthSampler, read_health
+from nn_tui.core.model.build import build_model, loss_function
 from nn_tui.core.preset import LayerSpec, parse_preset
-from nn_tui.core.run import Run, prepare_run
+from nn_tui.core.run.runner import Run, prepare_run
 
 
 @pytest.fixture(scope="module")
@@ -100,25 +101,22 @@ def test_watching_does_not_change_the_run_and_is_rate_limited():
            "batch_norm": True}]}, "training": {"epochs": 4, "grad_clip": 1.0}}
 
     def train(probe):
-        run = Run(prepare_run(parse_preset(raw)), out_dir=None, on_event=probe)
-        if probe is not None:
-            probe.attach(run)
+        run = Run(prepare_run(parse_preset(raw)), out_dir=None, callbacks=[probe] if probe is not None else [])
         finished = run.execute()
         return {k: v for k, v in finished.final.items() if k != "seconds"}
 
-    every_time = HealthProbe(interval=0.0)
+    every_time = HealthSampler(interval=0.0)
     assert train(None) == train(every_time)
     assert every_time.reports >= 5 and not every_time.errors  # start, each epoch end, finish
-    rarely = HealthProbe(interval=3600.0)
+    rarely = HealthSampler(interval=3600.0)
     train(rarely)
     assert rarely.reports == 2  # the start and the finish only
 
 
 def test_health_csv(tmp_path):
-    probe = HealthProbe(interval=0.0).record_to(tmp_path / "health.csv")
+    probe = HealthSampler(interval=0.0, csv_path=tmp_path / "health.csv")
     run = Run(prepare_run(parse_preset({"data": {"dataset": "xor"}, "model": {"layers": [{"units": 4, "activation": "tanh"}]},
-                                        "training": {"epochs": 3, "lr": 0.1}})), out_dir=None, on_event=probe)
-    probe.attach(run)
+                                        "training": {"epochs": 3, "lr": 0.1}})), out_dir=None, callbacks=[probe])
     run.execute()
     rows = read_health(tmp_path / "health.csv")
     assert [r["layer"] for r in rows[:2]] == ["hidden 1", "output"]

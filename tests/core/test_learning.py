@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from nn_tui.core.events import EpochEnd, RunStarted, StepProgress, TrainerControl
+from nn_tui.core.training.events import EpochEnd, RunStarted, StepProgress, TrainerControl
 from nn_tui.core.preset import bundled_presets, load_preset
-from nn_tui.core.run import prepare_run, train_preset
-from nn_tui.core.trainer import Trainer
+from nn_tui.core.run.runner import prepare_run, train_preset
+from nn_tui.core.training.trainer import Trainer
 
 
 def run(preset, **kw):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 
 import pytest
 
@@ -14,6 +13,7 @@ from nn_tui.core.preset import (
     load_preset,
     parse_preset,
 )
+from nn_tui.core.toml import tomllib
 
 
 def test_bundled_presets_exist_and_round_trip():
@@ -95,7 +95,7 @@ def test_validation_errors_name_file_key_and_allowed_values(raw, key, words):
 
 def test_bce_needs_two_classes(make_preset):
     from nn_tui.core.datasets import load_dataset
-    from nn_tui.core.run import resolve_preset
+    from nn_tui.core.run.runner import resolve_preset
 
     p = make_preset("blobs", data={"classes": 3}, training={"loss": "bce"})
     data = load_dataset("blobs", p.data.options, 0, 0.2)

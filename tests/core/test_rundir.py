@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import tomllib
 
 from safetensors.torch import load_file
 
 from nn_tui.core.preset import parse_preset
-from nn_tui.core.rundir import read_metrics
-from nn_tui.core.run import train_preset
+from nn_tui.core.run.rundir import read_metrics
+from nn_tui.core.run.runner import train_preset
+from nn_tui.core.toml import tomllib
 
 
 def test_run_directory_contents(make_preset, tmp_path):
@@ -72,8 +72,8 @@ def test_no_temp_files_left(make_preset, tmp_path):
 def test_a_new_run_folder_is_readable_before_training_starts(make_preset, tmp_path):
     import json
 
-    from nn_tui.core.resume import resume_run
-    from nn_tui.core.run import Run, prepare_run
+    from nn_tui.core.run.resume import resume_run
+    from nn_tui.core.run.runner import Run, prepare_run
 
     run = Run(prepare_run(make_preset("xor", training={"epochs": 3})), out_dir=tmp_path)
     d = run.run_dir.path

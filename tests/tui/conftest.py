@@ -9,7 +9,7 @@ import pytest
 
 from nn_tui.core.preset import Preset
 from nn_tui.tui.app import NNTuiApp
-from nn_tui.tui.fake_trainer import FakeTrainer
+from tests.tui.fake_trainer import FakeTrainer
 from tests.tui.helpers import fixed_devices
 
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from nn_tui.core.device import DeviceReport, GpuStatus
+from nn_tui.core.model.device import DeviceReport, GpuStatus
 from nn_tui.core.preset import DataSpec, LayerSpec, Preset, TrainingSpec
 
 FIXED_REPORT = DeviceReport(
@@ -18,7 +18,7 @@ FIXED_REPORT = DeviceReport(
     process_rss=412_000_000,
     torch_threads=None,
     gpus=[],
-    gpu_note="no NVIDIA GPU (NVML driver library not found)",
+    gpu_note="none (NVML driver library not found)",
 )
 
 FIXED_GPU_REPORT = DeviceReport(

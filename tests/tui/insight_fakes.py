@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nn_tui.core.boundary import data_extent
-from nn_tui.core.health import measure_health
-from nn_tui.core.insight import InsightData, InsightSnapshot
-from nn_tui.core.model import build_model, loss_function
+from nn_tui.core.inspection.boundary import data_extent
+from nn_tui.core.inspection.health import measure_health
+from nn_tui.core.inspection.insight import InsightData, InsightSnapshot
+from nn_tui.core.model.build import build_model, loss_function
 from nn_tui.core.preset import LayerSpec
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nn_tui.core.model import summarize
+from nn_tui.core.model.build import summarize
 from nn_tui.core.preset import LayerSpec
 from nn_tui.tui.screens.main import MainScreen
 from nn_tui.tui.widgets.field_form import FieldForm

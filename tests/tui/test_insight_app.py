@@ -8,10 +8,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from nn_tui.core.events import EpochEnd
-from nn_tui.core.model import build_model
+from nn_tui.core.training.events import EpochEnd
+from nn_tui.core.model.build import build_model
 from nn_tui.core.preset import dump_preset
-from nn_tui.tui.fake_trainer import FakeTrainer
+from tests.tui.fake_trainer import FakeTrainer
 from nn_tui.tui.screens.runs import LossOverlay, RunsScreen
 from nn_tui.tui.widgets.insight_view import InsightView
 from nn_tui.tui.widgets.train_view import TrainView
@@ -20,9 +20,9 @@ from tests.tui.insight_fakes import fake_snapshot
 
 
 class SnapshotTrainer(FakeTrainer):
-    """The fake trainer plus a network snapshot after every epoch, as the real trainer's InsightProbe sends."""
+    """The fake trainer plus a network snapshot after every epoch, as the real trainer's InsightSampler sends."""
 
-    def __call__(self, preset, *, out_dir, on_event, control):
+    def __call__(self, preset, *, out_dir, on_event, control, on_snapshot, resume_dir=None):
         shared = {}
 
         def with_snapshots(event):
@@ -30,7 +30,7 @@ class SnapshotTrainer(FakeTrainer):
             if isinstance(event, EpochEnd):
                 snap = fake_snapshot(epoch=event.epoch, data=shared.get("data"))
                 shared["data"] = snap.data
-                on_event(snap)
+                on_snapshot(snap)
 
         return super().__call__(preset, out_dir=out_dir, on_event=with_snapshots, control=control)
 

@@ -61,7 +61,7 @@ async def test_save_load_round_trip_and_the_file_runs_headless(make_app, tmp_pat
         await pilot.press("escape")
 
     # The saved file is a preset `nn-tui run` accepts: train it headless, in-process.
-    from nn_tui.core.run import Run, prepare_run
+    from nn_tui.core.run.runner import Run, prepare_run
 
     run = Run(prepare_run(load_preset(saved)), out_dir=tmp_path / "headless", progress_interval=0)
     finished = run.execute()

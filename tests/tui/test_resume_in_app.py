@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nn_tui.core.events import EpochEnd, TrainerControl
+from nn_tui.core.training.events import EpochEnd, TrainerControl
 from nn_tui.core.preset import parse_preset
-from nn_tui.core.run import Run, prepare_run
-from nn_tui.core.rundir import read_metrics, read_summary
+from nn_tui.core.run.runner import Run, prepare_run
+from nn_tui.core.run.rundir import read_metrics, read_summary
 from nn_tui.tui.app import NNTuiApp
 from nn_tui.tui.widgets.train_view import TrainView
 from tests.tui.helpers import fixed_devices, wait_for

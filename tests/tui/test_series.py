@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from nn_tui.core.events import EpochEnd, RunFinished, StepProgress
+from nn_tui.core.training.events import EpochEnd, RunFinished, StepProgress
 from nn_tui.tui.fields import InputRefused, parse_field_text
 from nn_tui.core.preset import LAYER_FIELDS, TRAINING_FIELDS
-from nn_tui.tui.run_history import RunHistory, format_seconds
+from nn_tui.tui.training.history import RunHistory, format_seconds
 from nn_tui.tui.series import Series, thin
 
 import pytest

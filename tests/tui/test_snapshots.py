@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from nn_tui.core.preset import DataSpec, LayerSpec, Preset, TrainingSpec
-from nn_tui.tui.fake_trainer import FakeTrainer
+from tests.tui.fake_trainer import FakeTrainer
 from nn_tui.tui.widgets.chart import PlotWidget
 from nn_tui.tui.widgets.layer_table import LayerTable
 from nn_tui.tui.widgets.train_view import TrainView

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from nn_tui.core.errors import UserError
-from nn_tui.tui.fake_trainer import FakeTrainer
+from tests.tui.fake_trainer import FakeTrainer
 from nn_tui.tui.screens.confirm import ConfirmModal
 from nn_tui.tui.screens.error import ErrorModal
 from nn_tui.tui.widgets.loss_chart import LossChart
@@ -231,7 +231,18 @@ async def test_readouts_redraw_less_often_when_a_redraw_is_expensive(make_app):
         tv.state = "idle"
 
 
-async def test_screenshot_goes_to_the_current_folder_when_there_is_no_downloads_folder(make_app, tmp_path, monkeypatch):
+def first_palette_hit(app) -> str:
+    """The highlighted command in the open palette, or "" while it is still searching."""
+    lists = app.screen.query("CommandList")
+    if not lists or not lists.first().option_count:
+        return ""
+    return str(lists.first().get_option_at_index(0).prompt)
+
+
+async def test_palette_screenshot_goes_to_the_current_folder_when_there_is_no_downloads_folder(
+    make_app, tmp_path, monkeypatch
+):
+    """Through the palette, as a user does it: Textual's palette command calls deliver_screenshot directly."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -240,7 +251,15 @@ async def test_screenshot_goes_to_the_current_folder_when_there_is_no_downloads_
     app = make_app(small_preset())
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        app.action_screenshot()
+        await pilot.press("ctrl+p")
+        await pilot.press(*"screenshot")
+        await wait_for(pilot, lambda: first_palette_hit(app).startswith("Screenshot"))
+        await pilot.press("enter")
         await wait_for(pilot, lambda: any(tmp_path.glob("*.svg")), timeout=10)
+        await wait_for(pilot, lambda: any("Saved screenshot" in str(n.message) for n in app._notifications))
+        notes = [str(n.message) for n in app._notifications]
     assert not (home / "Downloads").exists()
-    assert "<svg" in next(tmp_path.glob("*.svg")).read_text()
+    shot = next(tmp_path.glob("*.svg"))
+    assert "<svg" in shot.read_text()
+    assert any(str(shot) in note for note in notes), notes
+    assert not any("Failed" in note for note in notes), notes

@@ -20,6 +20,11 @@ CLASSIFICATION = "classification"
 REGRESSION = "regression"
 
 
+def metric_for(task: str | None) -> str:
+    """The validation metric a task is judged by: accuracy for classification, R² for regression."""
+    return "val_accuracy" if task == CLASSIFICATION else "val_r2"
+
+
 @dataclass
 class Dataset:
     """A loaded dataset as float32 features and int64 labels (classification) or float32 targets (regression)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import math
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,9 @@ from nn_tui.core.schema import Field
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
 # A numeric target with at most this many distinct whole-number values is taken as class labels.
 MAX_INFERRED_CLASSES = 20
+# "1,234" or "12,345.6": a number written with thousands separators, which float() does not read.
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+FLOAT32_MAX = 3.4028234663852886e38  # the network computes in float32; a larger value becomes infinity
 
 
 def _number(text: str) -> float | None:
@@ -29,12 +34,44 @@ def _is_missing(text: str) -> bool:
     return text.strip().lower() in MISSING
 
 
+def _not_finite(text: str) -> bool:
+    """inf, -Infinity, 1e999: parses as a float but is not a finite number."""
+    try:
+        return not math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _why_not_a_number(text: str) -> str:
+    if _not_finite(text):
+        return "is not a finite number"
+    if THOUSANDS.fullmatch(text):
+        return "has thousands separators (write 1234, not 1,234)"
+    return "is not a number"
+
+
+def _check_regular_file(path: Path) -> None:
+    """Refuse a FIFO, device or socket before opening it: reading one can block for ever or never end."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise UserError("CSV file not found", source=str(path), key="data.path") from None
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror or exc}", source=str(path), key="data.path") from None
+    if stat.S_ISDIR(mode):
+        raise UserError("is a folder, not a CSV file", source=str(path), key="data.path")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise UserError(f"is {kind}, not a regular file; give a CSV file", source=str(path), key="data.path")
+
+
 def read_table(path: Path, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
     """Header, rows as stripped strings, and each row's line number (header = line 1).
 
     UserError for anything a person must fix: no file, no header, ragged rows.
     """
     source = str(path)
+    _check_regular_file(path)
     try:
         fh = open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:
@@ -115,6 +152,7 @@ def load_csv(o: dict[str, Any], seed: int, test_fraction: float, base_dir: Path 
         # Default: every other column that holds numbers. Columns of words are left out (they would
         # need an encoding the user should choose); a numeric column with a stray word is an error below.
         features = [n for n in header if n != target and _column_kind(columns[n]) == "numeric"]
+        _refuse_separated_numbers(header, columns, target, features, line_of, source)
         if not features:
             raise UserError(
                 f"no numeric feature columns besides the target {target!r}; columns: {', '.join(header)}",
@@ -136,18 +174,27 @@ def load_csv(o: dict[str, Any], seed: int, test_fraction: float, base_dir: Path 
             value = _number(text)
             if value is None:
                 raise UserError(
-                    f"column {name!r} is not numeric: line {line_of[i]} has {text!r}; "
-                    "features must be numbers (leave the column out with data.features, or encode it as numbers)",
+                    f"column {name!r} is not numeric: line {line_of[i]} has {text!r}, which {_why_not_a_number(text)}; "
+                    "features must be finite numbers (leave the column out with data.features, or encode it as numbers)",
                     source=source,
                     key="data.features",
                 )
             X[i, j] = value
+    _refuse_float32_overflow(X, features, line_of, source, "data.features")
 
     labels = columns[target]
     for i, text in enumerate(labels):
         if _is_missing(text):
             raise UserError(
                 f"missing value in target column {target!r} at line {line_of[i]}; fill it in or remove the row",
+                source=source,
+                key="data.target",
+            )
+    for i, text in enumerate(labels):
+        if _not_finite(text):  # inf in a numeric target would otherwise turn it into class labels
+            raise UserError(
+                f"target column {target!r} has {text!r} at line {line_of[i]}, which is not a finite number; "
+                "fix or remove the row",
                 source=source,
                 key="data.target",
             )
@@ -170,6 +217,7 @@ def load_csv(o: dict[str, Any], seed: int, test_fraction: float, base_dir: Path 
                 key="data.target",
             )
         y = np.asarray(numeric, dtype=np.float64)
+        _refuse_float32_overflow(y[:, None], [target], line_of, source, "data.target")
         return make_dataset(
             "csv", REGRESSION, X, y, seed=seed, test_fraction=test_fraction,
             feature_names=features, target_names=[target], scale=True, source=source,
@@ -195,6 +243,41 @@ def load_csv(o: dict[str, Any], seed: int, test_fraction: float, base_dir: Path 
         "csv", CLASSIFICATION, X, y, seed=seed, test_fraction=test_fraction,
         feature_names=features, label_names=names, scale=True, source=source,
     )
+
+
+def _refuse_separated_numbers(
+    header: list[str], columns: dict[str, list[str]], target: str, features: list[str], line_of: list[int], source: str
+) -> None:
+    """A column of numbers written "1,234" is not text to leave out silently: say how to fix it."""
+    for name in header:
+        if name == target or name in features:
+            continue
+        present = [text for text in columns[name] if not _is_missing(text)]
+        separated = [i for i, text in enumerate(columns[name]) if THOUSANDS.fullmatch(text)]
+        numbers = len(separated) + sum(_number(text) is not None for text in present)
+        if separated and numbers * 2 > len(present):  # mostly numbers once the separators are read
+            i = separated[0]
+            raise UserError(
+                f"column {name!r} holds numbers with thousands separators (line {line_of[i]} has {columns[name][i]!r}); "
+                "remove the separators (1234, not 1,234), or list the features to use in data.features",
+                source=source,
+                key="data.features",
+            )
+
+
+def _refuse_float32_overflow(values: Any, names: list[str], line_of: list[int], source: str, key: str) -> None:
+    """Values beyond float32's range would become infinity in the network (and NaN after scaling)."""
+    import numpy as np
+
+    big = np.argwhere(np.abs(values) > FLOAT32_MAX)
+    if len(big):
+        i, j = big[0]
+        raise UserError(
+            f"column {names[j]!r} has {values[i, j]:g} at line {line_of[i]}, beyond the float32 range "
+            f"(±{FLOAT32_MAX:.3g}) the network computes in; rescale the column (divide it, or take a log)",
+            source=source,
+            key=key,
+        )
 
 
 def _label_text(value: float) -> str:

@@ -1,10 +1,14 @@
-"""The main screen: Data, Network and Train tabs around one Preset, the single source of truth for the setup."""
+"""The main screen: Data, Network, Train and Inside tabs around the setup being edited — one Preset, the single
+source of truth, and what is known of its data's shape (a DataShape, replaced whole). Its run keys (run_keys),
+preset files (preset_file) and dataset probe (data_probe) are mixed in; the Train and Inside tabs show its
+RunController."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -14,19 +18,20 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from nn_tui.core.datasets import DatasetInfo, all_datasets
 from nn_tui.core.errors import UserError
-from nn_tui.core.model import output_units
+from nn_tui.core.model.build import output_units
 from nn_tui.core.preset import (
     MOMENTUM_OPTIMIZERS,
     DataSpec,
     LayerSpec,
     Preset,
     TrainingSpec,
-    bundled_presets_dir,
-    save_preset,
 )
-from nn_tui.tui.messages import DataProbed, TorchReady
-from nn_tui.tui.probe import needs_probe, probe
-from nn_tui.tui.setup_specs import data_specs, effective_loss, known_shape, training_specs, valid_losses
+from nn_tui.tui.messages import TorchReady
+from nn_tui.tui.palette.providers import NNTuiCommands
+from nn_tui.tui.screens.data_probe import DataProbe
+from nn_tui.tui.screens.preset_file import PresetFiles
+from nn_tui.tui.screens.run_keys import RunKeys
+from nn_tui.tui.setup_specs import DataShape, data_specs, effective_loss, training_specs, valid_losses
 from nn_tui.tui.widgets.dataset_panel import DatasetPanel
 from nn_tui.tui.widgets.deferred import Deferred
 from nn_tui.tui.widgets.field_form import FieldForm
@@ -34,8 +39,8 @@ from nn_tui.tui.widgets.insight_view import InsightView
 from nn_tui.tui.widgets.layer_stack import LayerStack
 from nn_tui.tui.widgets.layer_table import LayerTable
 from nn_tui.tui.widgets.train_view import TrainView
+from nn_tui.tui.training.controller import RunController
 
-PROBE_DELAY = 0.15
 
 
 def default_preset() -> Preset:
@@ -48,7 +53,8 @@ def default_preset() -> Preset:
     )
 
 
-class MainScreen(Screen):
+class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
+    COMMANDS = Screen.COMMANDS | {NNTuiCommands}
     BINDINGS = [
         Binding("t", "train", "Train", id="run.train", tooltip="Train the current setup in a new run"),
         Binding("x", "stop", "Stop", id="run.stop"),
@@ -68,25 +74,20 @@ class MainScreen(Screen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
-    def __init__(self, preset: Preset | None = None, preset_path: Path | None = None) -> None:
+    def __init__(self, run: RunController, preset: Preset | None = None, preset_path: Path | None = None) -> None:
         super().__init__()
+        self.run = run  # the run the Train and Inside tabs show
         self.preset = preset.copy() if preset is not None else default_preset()
         self.preset_path = preset_path
         self.datasets: dict[str, DatasetInfo] = all_datasets()
         self.devices: list[str] = ["auto", "cpu"]
-        # Shape of the current dataset: from the registry at once, then exact once it is loaded.
-        self.n_features: int | None = None
-        self.n_classes: int | None = None
-        self.data_task: str | None = None
+        self.shape = DataShape.known(self.dataset_info, self.preset.data.options)
         self._probe_key: tuple | None = None
         self._probe_timer: Timer | None = None
         self._options_memory: dict[str, dict] = {}
         self.saved_text: str | None = None  # what was last saved/opened, to tell unsaved changes
-        self._split: tuple[int, int] | None = None
         self._when_mounted: list = []  # callbacks waiting for the deferred tabs (see when_mounted)
         self._offered: tuple | None = None  # the run keys the Footer offers (see run_state_changed)
-        self._labels: list[str] | None = None
-        self._set_shape_from_registry()
 
     # ------------------------------------------------------------ layout
 
@@ -109,12 +110,13 @@ class MainScreen(Screen):
                         )
             with TabPane("3 Train", id="tab-train"):
                 # Mounted once the first frame is painted: charts and device polling are not needed to start.
-                yield Deferred(TrainView(id="train-view"))
+                yield Deferred(TrainView(self.run, device_source=self.app.device_source, id="train-view"))
             with TabPane("4 Inside", id="tab-inside"):
-                yield Deferred(InsightView(id="insight-view", source=self._latest_insight))
+                yield Deferred(InsightView(self.run, id="insight-view"))
         yield Footer()
 
     def on_mount(self) -> None:
+        self.run.listen(self)
         self.query_one("#dataset-list").focus()  # arrows browse datasets from the first key on
         self._after_preset(probe=False)
         # Loading the dataset (numpy) waits for the first frame, so the screen appears at once.
@@ -160,20 +162,21 @@ class MainScreen(Screen):
     @on(Deferred.Mounted)
     def _deferred_mounted(self, event: Deferred.Mounted) -> None:
         event.stop()
+        self._setup_changed()  # the Train tab shows the setup being edited until a run starts
+        self.torch_state_changed()
         if self.all_mounted:
             waiting, self._when_mounted = self._when_mounted, []
             for callback in waiting:
                 callback()
 
-    def _latest_insight(self) -> object:
-        """For the Inside tab: the last run's latest network snapshot (None before a run)."""
-        tv = self.query_one_optional(TrainView)
-        history = tv.history if tv is not None else None
-        return getattr(history, "insight", None)
-
     @property
     def dataset_info(self) -> DatasetInfo:
         return self.datasets[self.preset.data.dataset]
+
+    # The data's shape, as known so far (self.shape).
+    n_features = property(lambda self: self.shape.n_features)
+    n_classes = property(lambda self: self.shape.n_classes)
+    data_task = property(lambda self: self.shape.task)
 
     # ------------------------------------------------------------ the preset in, the widgets out
 
@@ -197,8 +200,6 @@ class MainScreen(Screen):
         if form is not None:
             await form.set_fields(training_specs(self.preset, self.data_task, self.n_classes, self.devices))
         self._probe_key = None
-        self._split = None
-        self._labels = None
         self._after_preset()
 
     def _update_title(self) -> None:
@@ -210,12 +211,14 @@ class MainScreen(Screen):
         self._update_title()
         tv = self.query_one_optional(TrainView)
         if tv is not None:
-            tv.setup_changed()
+            tv.set_torch_loading(getattr(self.app, "torch_state", "") == "loading")
 
-    def _set_shape_from_registry(self) -> None:
-        info = self.dataset_info
-        self.n_features, self.n_classes = known_shape(info, self.preset.data.options)
-        self.data_task = info.task
+    def _set_shape_from_registry(self, *, keep_loaded: bool = False) -> None:
+        """The shape the registry and options tell (the split and labels of the last load kept if asked)."""
+        shape = DataShape.known(self.dataset_info, self.preset.data.options)
+        if keep_loaded:
+            shape = replace(shape, split=self.shape.split, labels=self.shape.labels)
+        self.shape = shape
 
     def _shape_changed(self) -> None:
         """Dataset shape or loss changed: update the layer table's input/output rows and the info text."""
@@ -228,68 +231,25 @@ class MainScreen(Screen):
             table.set_io(self.n_features, n_out, loss)
             self.query_one(LayerStack).update_summary(loss, self.data_task is not None)
         self.query_one(DatasetPanel).show_info(
-            self.dataset_info, self.n_features, self.n_classes, self._split, self._labels, self.data_task,
+            self.dataset_info, self.n_features, self.n_classes, self.shape.split, self.shape.labels, self.data_task,
             samples=self.preset.data.options.get("samples"),
         )
+
+    def setup_io(self) -> tuple[int | None, int | None]:
+        """The network's input and output sizes as the layer table shows them (None while unknown)."""
+        table = self.query_one_optional(LayerTable)
+        return getattr(table, "n_in", None), getattr(table, "n_out", None)
 
     def _setup_changed(self) -> None:
         tv = self.query_one_optional(TrainView)
         if tv is None:
             return
-        tv.setup_changed()
-        if tv.active and tv.run_preset is not None and self.preset != tv.run_preset:
+        tv.show_setup(self.preset, self.setup_io())
+        run = self.run
+        if run.active and run.run_preset is not None and self.preset != run.run_preset:
             tv.note("the setup changed since this run started: r restarts with it")
-        elif tv.active:
+        elif run.active:
             tv.note("")
-
-    # ------------------------------------------------------------ background dataset probe
-
-    def _schedule_probe(self) -> None:
-        if self._probe_timer is not None:
-            self._probe_timer.stop()
-        self._probe_timer = self.set_timer(PROBE_DELAY, self._start_probe)
-
-    def _start_probe(self) -> None:
-        d = self.preset.data
-        key = (d.dataset, tuple(sorted(d.options.items())), self.preset.seed, d.test_fraction)
-        if key == self._probe_key:
-            return
-        self._probe_key = key
-        info = self.dataset_info
-        features, classes = known_shape(info, d.options)
-        panel = self.query_one(DatasetPanel)
-        if not needs_probe(info, features, classes):
-            self._split = None
-            panel.show_preview(None, f"{features} features: no 2-D preview")
-            return
-        panel.show_preview(None, "loading preview…")
-        self._probe(key, d.dataset, dict(d.options), self.preset.seed, d.test_fraction, self.preset.base_dir)
-
-    @work(thread=True, exclusive=True, group="probe", exit_on_error=False)
-    def _probe(self, key: tuple, name: str, options: dict, seed: int, test_fraction: float, base_dir: Path | None) -> None:
-        r = probe(name, options, seed, test_fraction, base_dir)
-        self.post_message(DataProbed(key, r.n_features, r.n_classes, r.task, r.label_names, r.split, r.points, r.error))
-
-    @on(DataProbed)
-    def _probed(self, event: DataProbed) -> None:
-        if event.key != self._probe_key:
-            return  # an older probe finishing late
-        panel = self.query_one(DatasetPanel)
-        if event.error:
-            panel.show_preview(None, f"cannot load: {event.error}")
-            return
-        points, split = event.points, event.split
-        self.n_features = event.n_features
-        self.n_classes = event.n_classes
-        self.data_task = event.task
-        self._split = split
-        self._labels = event.label_names
-        self._refresh_loss_choices()
-        self._shape_changed()
-        if points is None:
-            panel.show_preview(None, f"{event.n_features} features: no 2-D preview")
-        else:
-            panel.show_preview(points)
 
     # ------------------------------------------------------------ edits from the tabs
 
@@ -300,8 +260,6 @@ class MainScreen(Screen):
             return
         self._options_memory[d.dataset] = dict(d.options)
         self.preset.data = DataSpec(event.name, d.test_fraction, d.batch_size, self._options_memory.get(event.name, {}))
-        self._split = None
-        self._labels = None
         self._set_shape_from_registry()
         if self.preset.training.loss is not None and self.preset.training.loss not in valid_losses(self.data_task, self.n_classes):
             self.preset.training.loss = None
@@ -343,7 +301,7 @@ class MainScreen(Screen):
                     row.show_refused(exc.detail)
                 return
             d.options = options
-            self._set_shape_from_registry()
+            self._set_shape_from_registry(keep_loaded=True)
             self._refresh_loss_choices()
             self._shape_changed()
         self._schedule_probe()
@@ -383,41 +341,30 @@ class MainScreen(Screen):
             choices.append((self.preset.training.device, self.preset.training.device))
         form.set_value("device", self.preset.training.device, choices=choices)
 
-    # ------------------------------------------------------------ which keys apply now
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        tv = self.query_one_optional(TrainView)
-        if tv is None:  # the Train tab mounts just after the first frame
-            return action not in ("stop", "pause", "resume", "step", "reset", "log_scale")
-        state = tv.state
-        if action == "train":
-            return not tv.active
-        if action == "stop":
-            return tv.active
-        if action == "pause":  # also while starting: the run then starts paused
-            return state in ("starting", "training")
-        if action in ("resume", "step"):
-            return state == "paused"
-        if action == "reset":
-            return tv.history is not None
-        if action == "log_scale":
-            return self.query_one(TabbedContent).active == "tab-train"
-        return True
-
-    RUN_ACTIONS = ("train", "stop", "pause", "resume", "step", "reset", "log_scale")
-
-    def _run_offers(self) -> tuple:
-        return tuple(self.check_action(action, ()) for action in self.RUN_ACTIONS)
-
-    def refresh_bindings(self) -> None:
-        self._offered = self._run_offers()
-        super().refresh_bindings()
-
+    @on(RunController.StateChanged)
     def run_state_changed(self) -> None:
-        """The Train tab's state changed: refresh the Footer only if the run keys it offers changed. A Footer
+        """The run's state changed: refresh the Footer only if the run keys it offers changed. A Footer
         refresh rebuilds every key (20-60 ms here), and a starting run would pay it in its first second."""
         if self._run_offers() != self._offered:
             self.refresh_bindings()
+
+    @on(RunController.Finished)
+    def _run_finished(self, event: RunController.Finished) -> None:
+        finished = event.finished
+        if finished.status in ("diverged", "failed"):
+            self.notify(finished.message, title=f"Run {finished.status}", severity="error", timeout=10)
+        elif finished.status == "completed":
+            self.notify(f"saved in {finished.run_dir}", title="Training complete", timeout=4)
+
+    @on(RunController.StartRefused)
+    def _run_refused(self, event: RunController.StartRefused) -> None:
+        self.notify(event.message, title="Could not start training", severity="error", timeout=8)
+
+    @on(RunController.Crashed)
+    def _run_crashed(self, event: RunController.Crashed) -> None:
+        from nn_tui.tui.screens.error import ErrorModal
+
+        self.app.push_screen(ErrorModal("Training failed", event.error))
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
@@ -445,120 +392,6 @@ class MainScreen(Screen):
             for key, message in form.refused.items():
                 out.append(f"{key.replace('_', ' ')}: {message}")
         return out
-
-    def action_train(self) -> None:
-        if not self.all_mounted:
-            self.when_mounted(self.action_train)
-            return
-        if self.train_view.active:
-            return
-        refused = self.refused_fields()
-        if refused:
-            self.notify("\n".join(refused), title="Fix these fields first", severity="warning")
-            return
-        # Show the Train tab first and start once it is drawn: laying it out while a small network trains
-        # would come out of the training thread's time (the GIL), and the first frames look the same.
-        self.action_show_tab("tab-train")
-        preset = self.preset
-        self.call_after_refresh(lambda: self.train_view.start(preset))
-
-    def action_stop(self) -> None:
-        self.train_view.stop()
-
-    def action_pause(self) -> None:
-        self.train_view.pause()
-
-    def action_resume(self) -> None:
-        self.train_view.resume()
-
-    def action_step(self) -> None:
-        self.train_view.step()
-
-    def action_log_scale(self) -> None:
-        on_ = self.train_view.toggle_log_scale()
-        self.notify(f"loss chart: {'log' if on_ else 'linear'} scale", timeout=1.5)
-
-    @work(exclusive=True, group="reset")
-    async def action_reset(self) -> None:
-        tv = self.train_view
-        if not tv.active:
-            tv.clear()
-            return
-        from nn_tui.tui.screens.confirm import ConfirmModal
-
-        if await self.app.push_screen_wait(
-            ConfirmModal("Stop this run and start again from fresh weights with the current setup?", yes="Restart")
-        ):
-            await tv.stop_and_wait()
-            tv.start(self.preset)
-
-    # ------------------------------------------------------------ presets on disk
-
-    def _saveable_path(self) -> Path | None:
-        path = self.preset_path
-        if path is None:
-            return None
-        try:
-            if path.resolve().is_relative_to(bundled_presets_dir().resolve()):
-                return None  # never write into the bundled presets
-        except OSError:
-            return None
-        return path
-
-    def action_save(self) -> None:
-        path = self._saveable_path()
-        if path is None:
-            self.action_save_as()
-        else:
-            self.save_to(path)
-
-    @work(exclusive=True, group="file")
-    async def action_save_as(self) -> None:
-        from nn_tui.tui.screens.confirm import ConfirmModal
-        from nn_tui.tui.screens.preset_file import PresetFileModal
-
-        name = self.preset.name if self.preset.name != "untitled" else "my-network"
-        suggestion = self.preset_path.name if self._saveable_path() else f"{name}.toml"
-        path = await self.app.push_screen_wait(PresetFileModal("save", suggestion))
-        if not isinstance(path, Path):
-            return
-        if path.exists() and not await self.app.push_screen_wait(ConfirmModal(f"{path} exists. Replace it?", yes="Replace")):
-            return
-        if self.preset.name in ("untitled", "") or self.preset_path is None:
-            self.preset.name = path.stem
-        self.save_to(path)
-
-    def save_to(self, path: Path) -> bool:
-        from nn_tui.core.preset import dump_preset
-
-        try:
-            save_preset(self.preset, path)
-        except (OSError, ValueError, TypeError) as exc:
-            self.notify(f"could not save {path}: {exc}", title="Not saved", severity="error")
-            return False
-        self.preset_path = path
-        self.saved_text = dump_preset(self.preset)
-        self._update_title()
-        self.notify(f"saved {path}\nrun it headless: nn-tui run {path}", title="Preset saved", timeout=4)
-        return True
-
-    @work(exclusive=True, group="file")
-    async def action_open(self) -> None:
-        from nn_tui.tui.screens.preset_file import PresetFileModal
-
-        result = await self.app.push_screen_wait(PresetFileModal("open"))
-        if isinstance(result, tuple):
-            preset, path = result
-            await self.open_preset(preset, path)
-
-    async def open_preset(self, preset: Preset, path: Path | None) -> None:
-        try:
-            await self.apply_preset(preset, path)
-        except UserError as exc:
-            self.notify(str(exc), title="Cannot open", severity="error")
-            return
-        self.notify(f"opened {path}" if path else f"opened {preset.name}", timeout=2)
-        self._setup_changed()
 
     async def choose_dataset(self, name: str) -> None:
         """From the command palette: switch dataset as if picked in the list."""

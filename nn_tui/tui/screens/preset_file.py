@@ -1,10 +1,11 @@
-"""Open or save a preset: type a path, or pick a bundled preset or a .toml file in the current folder."""
+"""Open or save a preset: type a path, or pick a bundled preset or a .toml file in the current folder; and
+the main screen's save / save as / open actions that use it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -13,7 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from nn_tui.core.errors import UserError
-from nn_tui.core.preset import Preset, bundled_presets, load_preset
+from nn_tui.core.preset import Preset, bundled_presets, bundled_presets_dir, load_preset, save_preset
 
 
 def local_presets(folder: Path) -> list[Path]:
@@ -107,3 +108,71 @@ class PresetFileModal(ModalScreen[tuple[Preset, Path] | Path | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class PresetFiles:
+    """The main screen's preset files: save (ctrl+s), save as, open (ctrl+o). Mixed into MainScreen, whose
+    `preset`, `preset_path`, `saved_text` and `apply_preset` it uses."""
+
+    def _saveable_path(self) -> Path | None:
+        path = self.preset_path
+        if path is None:
+            return None
+        try:
+            if path.resolve().is_relative_to(bundled_presets_dir().resolve()):
+                return None  # never write into the bundled presets
+        except OSError:
+            return None
+        return path
+
+    def action_save(self) -> None:
+        path = self._saveable_path()
+        if path is None:
+            self.action_save_as()
+        else:
+            self.save_to(path)
+
+    @work(exclusive=True, group="file")
+    async def action_save_as(self) -> None:
+        from nn_tui.tui.screens.confirm import ConfirmModal
+
+        name = self.preset.name if self.preset.name != "untitled" else "my-network"
+        suggestion = self.preset_path.name if self._saveable_path() else f"{name}.toml"
+        path = await self.app.push_screen_wait(PresetFileModal("save", suggestion))
+        if not isinstance(path, Path):
+            return
+        if path.exists() and not await self.app.push_screen_wait(ConfirmModal(f"{path} exists. Replace it?", yes="Replace")):
+            return
+        if self.preset.name in ("untitled", "") or self.preset_path is None:
+            self.preset.name = path.stem
+        self.save_to(path)
+
+    def save_to(self, path: Path) -> bool:
+        from nn_tui.core.preset import dump_preset
+
+        try:
+            save_preset(self.preset, path)
+        except (OSError, ValueError, TypeError) as exc:
+            self.notify(f"could not save {path}: {exc}", title="Not saved", severity="error")
+            return False
+        self.preset_path = path
+        self.saved_text = dump_preset(self.preset)
+        self._update_title()
+        self.notify(f"saved {path}\nrun it headless: nn-tui run {path}", title="Preset saved", timeout=4)
+        return True
+
+    @work(exclusive=True, group="file")
+    async def action_open(self) -> None:
+        result = await self.app.push_screen_wait(PresetFileModal("open"))
+        if isinstance(result, tuple):
+            preset, path = result
+            await self.open_preset(preset, path)
+
+    async def open_preset(self, preset: Preset, path: Path | None) -> None:
+        try:
+            await self.apply_preset(preset, path)
+        except UserError as exc:
+            self.notify(str(exc), title="Cannot open", severity="error")
+            return
+        self.notify(f"opened {path}" if path else f"opened {preset.name}", timeout=2)
+        self._setup_changed()

@@ -14,10 +14,10 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from nn_tui.core.runs_folder import RunRecord, list_runs, loss_curves
-from nn_tui.tui.commands import CommandList
-from nn_tui.tui.insight_commands import export_commands, export_in_background
-from nn_tui.tui.run_history import format_seconds
+from nn_tui.core.run.runs_folder import RunRecord, list_runs, loss_curves
+from nn_tui.tui.palette.export import export_in_background
+from nn_tui.tui.palette.providers import RunsCommands
+from nn_tui.tui.training.history import format_seconds
 from nn_tui.tui.series import thin
 from nn_tui.tui.widgets.chart import PlotWidget
 
@@ -70,17 +70,6 @@ class LossOverlay(PlotWidget):
         if log_scale:
             plt.yscale("log")
         plt.xlabel("epoch")
-
-
-class RunsCommands(CommandList):
-    """Palette on the runs screen: export the highlighted run."""
-
-    def _commands(self):
-        screen = self.screen
-        if not isinstance(screen, RunsScreen):
-            return []
-        record = screen.highlighted
-        return export_commands(self.app, record.path if record else None, "highlighted run")
 
 
 class RunsScreen(Screen):

@@ -8,9 +8,9 @@ from typing import Any
 from textual.strip import Strip
 from textual.widget import Widget
 
-from nn_tui.core.boundary import BoundaryGrid
+from nn_tui.core.inspection.boundary import BoundaryGrid
 from nn_tui.tui.cells import Colors, message_strips, strips_from_cells
-from nn_tui.tui.insight_colors import blend, theme_colors
+from nn_tui.tui.widgets.insight_colors import blend, theme_colors
 
 HALF_BLOCK = "▀"  # foreground paints the upper pixel, background the lower one
 MIN_SHADE, MAX_SHADE = 0.12, 0.62  # how much of the class colour a region gets, by confidence

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from nn_tui.tui.insight_colors import blend, hex_of, surface_rgb
+from nn_tui.tui.widgets.insight_colors import blend, hex_of, surface_rgb
 from nn_tui.tui.widgets.chart import theme_rgb
 
 NAME_WIDTH = 12
@@ -20,7 +20,7 @@ def _short(name: str, width: int = NAME_WIDTH) -> str:
 
 
 class ConfusionMatrixView(Static):
-    """`show(metrics)` with nn_tui.core.evaluate.classification_metrics output. Rows: true class; columns: predicted.
+    """`show(metrics)` with nn_tui.core.inspection.evaluate.classification_metrics output. Rows: true class; columns: predicted.
     Cells are shaded by their share of the row: a good model has a bright diagonal."""
 
     DEFAULT_CSS = """

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from textual.markup import escape
 
-from nn_tui.core.device import DeviceReport
+from nn_tui.core.model.device import DeviceReport
 from nn_tui.tui.widgets.metrics_panel import Readout, rows_markup
 
 
@@ -21,13 +23,21 @@ def used_of(used: int | None, total: int | None) -> str:
     return f"{gb(used)}/{gb(total)}"
 
 
+LABEL_WIDTH = 5  # "GPU 0", "torch"
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` cells, broken at spaces (the whole text when the width is not known yet)."""
+    return textwrap.wrap(text, width) or [text] if width >= 10 else [text]
+
+
 class DevicePanel(Readout):
     def show(self, report: DeviceReport | None, device: str | None) -> None:
+        # The device goes in the border title, so a short panel keeps its rows for the readings.
+        self.border_title = f"device · {escape(device or 'auto')}"
         rows: list[tuple[str, str]] = []
-        rows.append(("device", escape(device or "auto")))
         if report is None:
-            rows.append(("", "[$text-muted]measuring…[/]"))
-            self.show_markup(rows_markup(rows, 7))
+            self.show_markup("[$text-muted]measuring…[/]")
             return
         rows.append(("CPU", f"{report.cpu_percent:.0f}% of {report.cpu_count} cores"))
         rows.append(("RAM", used_of(report.ram_used, report.ram_total)))
@@ -43,9 +53,10 @@ class DevicePanel(Readout):
                 rows.append((f"GPU {g.index}", escape(g.name)))
                 rows.append(("", " · ".join(parts)))
         else:
-            rows.append(("GPU", "none"))
-            if report.gpu_note:
-                rows.append(("", f"[$text-muted]{escape(report.gpu_note)}[/]"))
+            # Wrapped under its value column here, so a narrow panel shows all of it with the row count known.
+            lines = wrap(report.gpu_note or "none", self.content_size.width - LABEL_WIDTH - 1)
+            rows.append(("GPU", escape(lines[0])))
+            rows.extend(("", f"[$text-muted]{escape(line)}[/]") for line in lines[1:])
         if report.torch_allocated is not None:
             rows.append(("torch", f"{gb(report.torch_allocated)} alloc · {gb(report.torch_reserved)} reserved"))
-        self.show_markup(rows_markup(rows, 7))
+        self.show_markup(rows_markup(rows, LABEL_WIDTH))

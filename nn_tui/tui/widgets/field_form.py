@@ -27,6 +27,7 @@ class FieldSpec:
     choices: list[tuple[str, Any]] | None = None
     disabled: bool = False
     tooltip: str | None = None
+    zero_means: str | None = None  # what 0 means, e.g. "the default (1)" for CPU threads: listed under the form
 
 
 class FieldRow(Horizontal):
@@ -36,9 +37,9 @@ class FieldRow(Horizontal):
 
     DEFAULT_CSS = """
     FieldRow { height: 1; }
-    FieldRow Label { width: 15; color: $text-muted; }
+    FieldRow .field-label { width: 15; color: $text-muted; }
     FieldRow Input, FieldRow Select { width: 1fr; }
-    FieldRow.-invalid Label { color: $text-error; }
+    FieldRow.-invalid .field-label { color: $text-error; }
     FieldForm .refused { color: $text-error; padding-left: 15; height: auto; }
     """
 
@@ -49,7 +50,7 @@ class FieldRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         spec = self.spec
-        label = Label(spec.label or spec.key.replace("_", " "))
+        label = Label(spec.label or spec.key.replace("_", " "), classes="field-label")
         label.tooltip = spec.tooltip or spec.field.help or None
         yield label
         if spec.choices is not None:
@@ -108,6 +109,7 @@ class FieldForm(Vertical):
 
     DEFAULT_CSS = """
     FieldForm { height: auto; }
+    FieldForm .zero-means { color: $text-muted; height: auto; margin-top: 1; }
     """
 
     @dataclass
@@ -127,12 +129,21 @@ class FieldForm(Vertical):
     def compose(self) -> ComposeResult:
         for spec in self._specs:
             yield FieldRow(spec)
+        if notes := self._zero_notes():
+            yield notes
+
+    def _zero_notes(self) -> Static | None:
+        """One line per field where 0 is not a count: "CPU threads 0 = the default (1)"."""
+        lines = [f"{spec.label or spec.key} 0 = {spec.zero_means}" for spec in self._specs if spec.zero_means]
+        return Static("\n".join(lines), classes="zero-means", markup=False) if lines else None
 
     async def set_fields(self, specs: list[FieldSpec]) -> None:
         """Replace every row (e.g. another dataset with other options)."""
         self._specs = list(specs)
         await self.remove_children()  # rows and their message lines
         await self.mount_all([FieldRow(spec) for spec in specs])
+        if notes := self._zero_notes():
+            await self.mount(notes)
 
     def row(self, key: str) -> FieldRow | None:
         for row in self.query(FieldRow):

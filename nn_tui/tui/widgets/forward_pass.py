@@ -8,8 +8,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from nn_tui.core.forward import ForwardTrace
-from nn_tui.tui.insight_colors import hex_of, sign_rgb
+from nn_tui.core.inspection.forward import ForwardTrace
+from nn_tui.tui.widgets.insight_colors import hex_of, sign_rgb
 from nn_tui.tui.widgets.chart import theme_rgb
 
 MAX_NEURONS = 16  # per layer; the rest are counted

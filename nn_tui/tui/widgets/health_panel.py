@@ -9,8 +9,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from nn_tui.core.health import HealthReport
-from nn_tui.tui.insight_colors import hex_of
+from nn_tui.core.inspection.health import HealthReport
+from nn_tui.tui.widgets.insight_colors import hex_of
 from nn_tui.tui.widgets.chart import theme_rgb
 
 

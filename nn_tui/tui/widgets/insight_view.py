@@ -1,16 +1,15 @@
 """The "Inside" tab: decision boundary, training health, network diagram with a forward pass, truth table and
 confusion matrix of the running (or last) training run.
 
-It plugs in with one call: `feed(snapshot)` with an nn_tui.core.insight.InsightSnapshot (the app's trainer
-sends them through its event queue; see nn_tui.core.insight.InsightProbe). Optionally `follow(get_snapshot)`
-polls a function for the latest snapshot instead. The views are computed from the snapshot's private CPU
-copy of the model in a thread worker, only while this tab is shown, and drawn on the UI thread.
+It is a view of a RunController: the controller posts each new nn_tui.core.inspection.insight.InsightSnapshot
+(made on the training thread by the InsightSampler callback) and this view shows it; `feed(snapshot)` shows
+one directly. The views are computed from the snapshot's private CPU copy of the model in a thread worker,
+only while this tab is shown, and drawn on the UI thread.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +21,9 @@ from textual.message import Message
 from textual.widgets import Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from nn_tui.core.insight import InsightSnapshot, InsightViews
-from nn_tui.tui.insight_colors import class_palette, hex_of
+from nn_tui.core.inspection.insight import InsightSnapshot, InsightViews
+from nn_tui.tui.widgets.insight_colors import class_palette, hex_of
+from nn_tui.tui.training.controller import RunController
 from nn_tui.tui.widgets.boundary_map import BoundaryMap, draw_boundary
 from nn_tui.tui.widgets.confusion_matrix import ConfusionMatrixView
 from nn_tui.tui.widgets.forward_pass import ForwardPassView
@@ -31,7 +31,6 @@ from nn_tui.tui.widgets.health_panel import HealthPanel
 from nn_tui.tui.widgets.network_diagram import NetworkDiagram, NetworkPicture, draw_network, legend_markup, picture_of
 from nn_tui.tui.widgets.truth_table_view import TruthTableView
 
-POLL_SECONDS = 0.25
 POINTS = 600  # validation points drawn at most
 RESIZE_DELAY = 0.2
 NO_RUN = "Train a network (t) to see inside it: decision boundary, health, network, truth table, confusion matrix."
@@ -71,18 +70,18 @@ class InsightView(Vertical):
     InsightView VerticalScroll { height: 1fr; }
     """
 
-    def __init__(self, *, id: str | None = None, source: Callable[[], Any] | None = None) -> None:
+    def __init__(self, controller: RunController | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.controller = controller
         self.snapshot: InsightSnapshot | None = None
         self.views: InsightViews | None = None
         self.sample_index = 0
         self.typed_input: list[float] | None = None
         self.show_test_points = False
-        self.compute_seconds: list[float] = []  # worker time per computation, for measurements
+        self.computations = 0  # views computed, and the worker time they took, for measurements
+        self.compute_seconds = 0.0
         self._drawn: InsightSnapshot | None = None
         self._shown = False
-        self._source = source
-        self._followed: Any = None
         self._resize_timer = None
 
     def compose(self) -> ComposeResult:
@@ -112,30 +111,23 @@ class InsightView(Vertical):
     def on_mount(self) -> None:
         self.query_one("#network-legend", Static).update(legend_markup(self))
         self._show_empty()
-        # Polled only while shown: a hidden view wakes nobody (every wake-up of the UI thread takes the
-        # GIL from a training thread); showing it polls at once.
-        self._poll_timer = self.set_interval(POLL_SECONDS, self._poll, pause=not self._shown)
+        if self.controller is not None:
+            self.controller.listen(self)
+            if self.controller.snapshot is not None:  # mounted after the run's first snapshot
+                self.feed(self.controller.snapshot)
 
     # ------------------------------------------------------------ input
 
-    def follow(self, source: Callable[[], Any]) -> None:
-        """Poll `source()` for the latest snapshot (e.g. the train view's run history). A new object that is
-        not a snapshot (None) after a snapshot clears the views."""
-        self._source = source
+    @on(RunController.SnapshotArrived)
+    def _snapshot_arrived(self, event: RunController.SnapshotArrived) -> None:
+        event.stop()
+        if event.controller is self.controller:
+            self.feed(event.snapshot)
 
-    def _poll(self) -> None:
-        if self._source is None:
-            return
-        try:
-            latest = self._source()
-        except Exception:  # noqa: BLE001 - a source that is not ready yet
-            return
-        if latest is self._followed:
-            return
-        self._followed = latest
-        if isinstance(latest, InsightSnapshot):
-            self.feed(latest)
-        elif self.snapshot is not None:
+    @on(RunController.StateChanged)
+    def _run_changed(self, event: RunController.StateChanged) -> None:
+        event.stop()
+        if event.controller is self.controller and self.snapshot is not None and self.controller.snapshot is None:
             self.clear()  # a new run (or a reset) before its first snapshot
 
     def feed(self, snapshot: InsightSnapshot) -> None:
@@ -158,17 +150,12 @@ class InsightView(Vertical):
 
     def on_show(self) -> None:
         self._shown = True
-        self._poll_timer.resume()
-        followed = self._followed
-        self._poll()
-        if self._followed is followed:  # nothing new since it was hidden: draw what it has, if not yet drawn
-            self._status()
-            if self.snapshot is not None and self.snapshot is not self._drawn:
-                self._compute(self.snapshot)
+        self._status()  # draw what it has, if not yet drawn
+        if self.snapshot is not None and self.snapshot is not self._drawn:
+            self._compute(self.snapshot)
 
     def on_hide(self) -> None:
         self._shown = False
-        self._poll_timer.pause()
 
     def on_resize(self) -> None:
         if self.snapshot is None:
@@ -224,8 +211,8 @@ class InsightView(Vertical):
     @work(thread=True, exclusive=True, group="insight", exit_on_error=False)
     def _work(self, snapshot: InsightSnapshot, cols: int, rows: int, x: list[float] | None, target: Any, sizes) -> None:
         """Everything heavy for one snapshot: the views, the forward pass, and the two pictures."""
-        from nn_tui.core.forward import forward_trace
-        from nn_tui.core.insight import compute_views
+        from nn_tui.core.inspection.forward import forward_trace
+        from nn_tui.core.inspection.insight import compute_views
 
         worker = get_current_worker()
         t0 = time.perf_counter()
@@ -255,7 +242,8 @@ class InsightView(Vertical):
         event.stop()
         if event.snapshot is not self.snapshot:
             return  # a newer snapshot is on its way
-        self.compute_seconds.append(event.seconds)
+        self.computations += 1
+        self.compute_seconds += event.seconds
         self._drawn = event.snapshot
         if event.error:
             self.query_one("#insight-status", Static).update(f"[$text-error]could not compute the views: {event.error}[/]")

@@ -1,4 +1,5 @@
-"""The network editor: the layer table, a typed-edit line (units / dropout), mouse buttons and the summary line."""
+"""The network editor: the layer table, a typed-edit line (units / dropout), mouse buttons, the summary line,
+and a diagram of the network being built."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
-from nn_tui.core.model import OUTPUT_HEADS
+from nn_tui.core.model.build import OUTPUT_HEADS
 from nn_tui.core.preset import LAYER_FIELDS, LayerSpec
 from nn_tui.tui.fields import InputRefused, format_value, parse_field_text
 from nn_tui.tui.widgets.layer_table import LayerTable
+from nn_tui.tui.widgets.network_diagram import NetworkDiagram, architecture_picture
 
 _FIELDS = {f.name: f for f in LAYER_FIELDS}
 
@@ -89,6 +91,8 @@ class LayerStack(Vertical):
     LayerStack #layer-buttons Button { margin-right: 1; min-width: 0; }
     LayerStack #layer-summary { height: auto; margin-top: 1; }
     LayerStack #layer-hint { height: auto; color: $text-muted; }
+    LayerStack #build-caption { height: 1; color: $text-muted; }
+    LayerStack #build-diagram { height: 1fr; }
     """
 
     def __init__(self, layers: list[LayerSpec], *, id: str | None = None) -> None:
@@ -106,6 +110,8 @@ class LayerStack(Vertical):
             yield Button("↓", id="btn-down", compact=True, tooltip="Move the layer down (shift+↓)")
         yield Static("", id="layer-summary")
         yield Static("", id="layer-hint")
+        yield Static("the network as built · each line is a weight (4 Inside: trained)", id="build-caption")
+        yield NetworkDiagram(id="build-diagram")
 
     @property
     def table(self) -> LayerTable:
@@ -117,9 +123,15 @@ class LayerStack(Vertical):
         hidden = len(table.specs)
         head, _ = OUTPUT_HEADS[loss]
         words = f"{hidden} hidden layer{'s' if hidden != 1 else ''} · "
-        words += f"[b]{total:,}[/b] trainable parameters" if total is not None else "parameters: loading dataset…"
+        # The space inside the bold span: some SVG renderers drop a space that starts a span ("1,185trainable").
+        words += f"[b]{total:,} [/b]trainable parameters" if total is not None else "parameters: loading dataset…"
         words += f"\noutput: {head}" if task_known else ""
         self.query_one("#layer-summary", Static).update(words)
+        diagram = self.query_one("#build-diagram", NetworkDiagram)
+        if total is None:
+            diagram.show(None, message="the diagram appears once the dataset's shape is known")
+        else:
+            diagram.show(architecture_picture(table.summary))
 
     def hint(self, text: str) -> None:
         self.query_one("#layer-hint", Static).update(text)

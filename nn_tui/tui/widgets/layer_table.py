@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from nn_tui.core.model import LayerSummary, summarize
+from nn_tui.core.model.build import LayerSummary, summarize
 from nn_tui.core.preset import ACTIVATIONS, MAX_LAYERS, MAX_UNITS, LayerSpec
 
 COLUMNS = ("layer", "out", "activation", "drop", "BN", "params")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nn_tui.tui.run_history import RunHistory
+from nn_tui.tui.training.history import RunHistory
 from nn_tui.tui.widgets.chart import PlotWidget
 
 

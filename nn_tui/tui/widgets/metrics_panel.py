@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.markup import escape
 from textual.widgets import Static
 
-from nn_tui.tui.run_history import FINISHED_WORDS, RunHistory, format_number, format_seconds
+from nn_tui.tui.training.history import FINISHED_WORDS, RunHistory, format_number, format_seconds
 
 STATUS_STYLES = {
     "idle": "$text-muted",
@@ -24,7 +24,8 @@ STATUS_STYLES = {
 
 def rows_markup(rows: list[tuple[str, str]], width: int = 10) -> str:
     """Label / value lines as Textual markup (theme variables work here, unlike in Rich tables)."""
-    return "\n".join(f"[$text-muted]{escape(k.ljust(width))}[/] {v}" for k, v in rows)
+    # The separating space inside the label's span: some SVG renderers drop a space that starts a span.
+    return "\n".join(f"[$text-muted]{escape(k.ljust(width))} [/]{v}" for k, v in rows)
 
 
 def run_status(history: RunHistory | None, state: str) -> str:

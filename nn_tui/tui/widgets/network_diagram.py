@@ -14,12 +14,13 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from nn_tui.tui.cells import Colors, message_strips, strips_from_cells
-from nn_tui.tui.insight_colors import blend, hex_of, sign_rgb, theme_colors
+from nn_tui.tui.widgets.insight_colors import blend, hex_of, sign_rgb, theme_colors
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from nn_tui.core.forward import ForwardTrace
+    from nn_tui.core.inspection.forward import ForwardTrace
+    from nn_tui.core.model.build import LayerSummary
 
 MAX_DRAWN_UNITS = 16
 MAX_DRAWN_HIDDEN = 8
@@ -34,7 +35,7 @@ class NetworkPicture:
 
     sizes: tuple[int, ...]  # inputs, hidden layers..., outputs
     titles: tuple[str, ...]
-    weights: tuple[Any, ...]  # numpy (out, in) per link layer
+    weights: tuple[Any, ...] | None  # numpy (out, in) per link layer; None: not trained yet, links drawn alike
 
     @property
     def drawable(self) -> bool:
@@ -43,7 +44,7 @@ class NetworkPicture:
 
 def picture_of(model: Any, loss: str) -> NetworkPicture:
     """Read the weights of a (CPU, eval-mode) model copy."""
-    from nn_tui.core.network import layers_of
+    from nn_tui.core.model.network import layers_of
 
     layers = layers_of(model)
     sizes = [layers[0].inputs] + [layer.units for layer in layers]
@@ -55,6 +56,16 @@ def picture_of(model: Any, loss: str) -> NetworkPicture:
     titles[0] = f"in {sizes[0]}"
     weights = tuple(layer.linear.weight.detach().cpu().numpy().copy() for layer in layers)
     return NetworkPicture(tuple(sizes), tuple(titles), weights)
+
+
+def architecture_picture(rows: list[LayerSummary]) -> NetworkPicture:
+    """The network being built (the Network tab's layer rows), before it has any weights."""
+    sizes = tuple(row.units for row in rows)
+    titles = [f"in {sizes[0]}"] + [
+        f"out {row.units} {row.activation}" if row.kind == "output" else f"h{i} {row.units} {row.activation}"
+        for i, row in enumerate(rows[1:], start=1)
+    ]
+    return NetworkPicture(sizes, tuple(titles), None)
 
 
 def draw_network(pic: NetworkPicture, trace: ForwardTrace | None, width: int, height: int, colors: Colors) -> list[Strip]:
@@ -83,8 +94,8 @@ def _draw_graph(pic: NetworkPicture, values, width: int, height: int, colors: Co
     pos = np.zeros(height * width)
     neg = np.zeros(height * width)
     braille = np.array(BRAILLE_BITS)
-    for gap, W in enumerate(pic.weights):
-        W = np.asarray(W, dtype=np.float64)
+    for gap in range(n_cols - 1):
+        W = _link_weights(pic, gap)
         scale = float(np.abs(W).max()) or 1.0
         ya = np.array(node_y[gap], dtype=np.float64)
         yb = np.array(node_y[gap + 1], dtype=np.float64)
@@ -107,6 +118,8 @@ def _draw_graph(pic: NetworkPicture, values, width: int, height: int, colors: Co
 
     surface = np.array(colors.surface, dtype=np.float64)
     plus, minus = np.array(colors.positive, dtype=np.float64), np.array(colors.negative, dtype=np.float64)
+    if pic.weights is None:  # no weights yet: every link in the same quiet colour
+        plus = minus = np.array(colors.muted, dtype=np.float64)
     is_pos = pos >= neg
     s = np.where(is_pos, pos, neg)
     tone = np.where(is_pos[:, None], plus, minus)
@@ -136,6 +149,14 @@ def _draw_graph(pic: NetworkPicture, values, width: int, height: int, colors: Co
     return strips_from_cells(chars, fg.round().astype(np.uint8), bg)
 
 
+def _link_weights(pic: NetworkPicture, gap: int):
+    import numpy as np
+
+    if pic.weights is None:
+        return np.ones((pic.sizes[gap + 1], pic.sizes[gap]))
+    return np.asarray(pic.weights[gap], dtype=np.float64)
+
+
 def _draw_summary(pic: NetworkPicture, values, width: int, height: int, colors: Colors) -> list[Strip]:
     import numpy as np
 
@@ -145,17 +166,18 @@ def _draw_summary(pic: NetworkPicture, values, width: int, height: int, colors: 
         return Style(color=RichColor.from_rgb(*rgb), bgcolor=surface)
 
     text, muted = style(colors.text), style(colors.muted)
-    lines: list[list[tuple[str, Style]]] = [
-        [(f"too big to draw neuron by neuron ({max(pic.sizes)} units, {len(pic.sizes) - 2} hidden layers); "
-          "one line per layer:", muted)]
-    ]
+    why = (f"too big to draw neuron by neuron ({max(pic.sizes)} units, {len(pic.sizes) - 2} hidden layers)"
+           if not pic.drawable else "no room to draw it neuron by neuron")
+    lines: list[list[tuple[str, Style]]] = [[(f"{why}; one line per layer:", muted)]]
     for i, title in enumerate(pic.titles):
         row = [(title, text)]
         if values is not None and 0 < i < len(values) - 1 and values[i]:  # hidden layers
             v = np.asarray(values[i])
             row.append((f"   mean {v.mean():+.3f}  active {np.mean(v > 0):.0%}", muted))
         lines.append(row)
-        if i < len(pic.weights):
+        if i < len(pic.sizes) - 1 and pic.weights is None:
+            lines.append([(f"  │ {pic.sizes[i]}×{pic.sizes[i + 1]} weights", muted)])
+        elif i < len(pic.sizes) - 1:
             W = np.asarray(pic.weights[i])
             share = float((W > 0).mean())
             bar = 12

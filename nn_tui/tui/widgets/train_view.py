@@ -1,8 +1,7 @@
-"""The Train tab: runs the trainer on a worker thread and shows its progress, throttled.
+"""The Train tab: a view of a RunController (nn_tui.tui.training.controller) — charts, readouts, device.
 
-The trainer's callback only appends to a deque; a 0.25 s timer drains it on the UI thread,
-updates the RunHistory and redraws what changed, in one screen update (finished chart builds and
-device samples wait for the tick). Widgets are never touched from the thread.
+The controller owns the run; this view drains it on a 0.25 s timer and redraws what changed, in one screen
+update (finished chart builds and device samples wait for the tick). Widgets are never touched from a thread.
 
 While a run trains, the UI's work comes out of training (a small network's loop holds the GIL), so
 it is budgeted: readouts redraw on every tick only while a redraw costs under UI_SHARE of the time
@@ -11,21 +10,19 @@ it is budgeted: readouts redraw on every tick only while a redraw costs under UI
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import time
+from collections.abc import Callable
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
-from nn_tui.core.device import DeviceReport
-from nn_tui.core.errors import UserError
-from nn_tui.core.events import EpochEnd, RunError, RunFinished, RunStarted, TrainerControl
+from nn_tui.core.model.device import DeviceReport
 from nn_tui.core.preset import Preset
 from nn_tui.tui.messages import DeviceSampled
-from nn_tui.tui.run_history import RunHistory
+from nn_tui.tui.training.controller import RunController
+from nn_tui.tui.training.history import RunHistory
 from nn_tui.tui.widgets.device_panel import DevicePanel
 from nn_tui.tui.widgets.loss_chart import LossChart
 from nn_tui.tui.widgets.metric_chart import MetricChart
@@ -42,26 +39,28 @@ CHART_SHARE = 0.02
 UI_SHARE = 0.03
 FRAME_SECONDS_MAX = 0.5
 DEVICE_SECONDS = 1.0
-ACTIVE = ("starting", "training", "paused", "stopping")
 
 
 class TrainView(Vertical):
-    """States: idle (no run yet) → starting → training ⇄ paused → stopping → finished."""
+    """Shows one RunController's run. `state` mirrors the controller's (see RunController.StateChanged)."""
 
-    state: reactive[str] = reactive("idle")
-
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        controller: RunController,
+        *,
+        device_source: Callable[[str | None], DeviceReport] | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
-        self.history: RunHistory | None = None
-        self.control: TrainerControl | None = None
-        self.run_preset: Preset | None = None
-        self.worker: Worker | None = None
-        self._events: collections.deque = collections.deque()
+        self.controller = controller
+        self.state = controller.state
+        self.device_source = device_source
+        self.setup: Preset | None = None  # the setup being edited (shown while no run is)
+        self.setup_io: tuple[int | None, int | None] = (None, None)
+        self.torch_loading = False
         self._drawn_version = -1
-        self._stepping = False
-        self._paused_at: float | None = None
+        self._shown_history: RunHistory | None = None
         self._note = ""
-        self._run_io: tuple[int | None, int | None] = (None, None)
         self.device_report: DeviceReport | None = None
         self.redraws = 0  # readout redraws while training, for measurements
         self._next_chart_at = 0.0  # monotonic time before which no chart build starts (while training)
@@ -69,6 +68,14 @@ class TrainView(Vertical):
         self._tick_cpu = time.thread_time()  # UI-thread CPU time at the last tick
         self._framed = False  # the last tick redrew the readouts
         self.frame_cost = 0.0  # UI-thread CPU seconds per tick with a redraw (smoothed), for the frame budget
+
+    @property
+    def history(self) -> RunHistory | None:
+        return self.controller.history
+
+    @property
+    def active(self) -> bool:
+        return self.controller.active
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="train-main"):
@@ -88,97 +95,26 @@ class TrainView(Vertical):
         self.query_one(LossChart).set_log_scale(False)
         self.query_one(MetricChart).border_title = "validation accuracy / R²"
         self.query_one(MetricsPanel).border_title = "run"
-        self.query_one(DevicePanel).border_title = "device"
-        self.query_one(LossChart).show(None)
-        self.query_one(MetricChart).show(None)
-        self._refresh_readouts()
+        self.controller.listen(self)
+        self._show_history()
         self._device_shown = self._device()
         self.query_one(DevicePanel).show(None, self._device_shown)
         self.set_interval(DRAIN_SECONDS, lambda: self.drain(force=False))
         self._sample_devices()
-        self.screen.refresh_bindings()
 
     def on_unmount(self) -> None:
-        """However the app ends, a training thread must not outlive it (a paused one would wait forever)."""
-        if self.control is not None:
-            self.control.request_stop()
+        self.controller.shutdown()
 
-    # ------------------------------------------------------------ control (called by the screen)
+    # ------------------------------------------------------------ what the screen tells it
 
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
-
-    def start(self, preset: Preset, *, resume_dir: str | None = None) -> bool:
-        """Train `preset` in a new run folder, or continue the run in `resume_dir` from its checkpoint."""
-        if self.active:
-            return False
-        self.run_preset = preset.copy()
-        self._run_io = self._current_io()
-        self.control = TrainerControl()
-        self._events = collections.deque()
-        self.history = RunHistory(epochs_total=preset.training.epochs)
-        self._stepping = False
-        self._paused_at = None
-        self._note = ""
-        self.state = "starting"
-        self.query_one(LossChart).show(self.history)
-        self.query_one(MetricChart).show(self.history)
-        self._refresh_readouts()
-        self.resume_dir = resume_dir
-        self.worker = self._train(self.run_preset, self.control, self._events)
-        return True
-
-    def pause(self) -> None:
-        if self.control is not None and self.state in ("starting", "training"):
-            self.control.pause()
-            self._paused_at = time.monotonic()
-            self.state = "paused"
+    def show_setup(self, preset: Preset, io: tuple[int | None, int | None]) -> None:
+        """The setup being edited changed (shown while no run is)."""
+        self.setup, self.setup_io = preset, io
+        if self.controller.run_preset is None:
             self._refresh_readouts()
 
-    def resume(self) -> None:
-        if self.control is not None and self.state == "paused":
-            self.control.resume()
-            self._end_pause()
-            self._stepping = False
-            self.state = "training"
-            self._refresh_readouts()
-
-    def step(self) -> None:
-        if self.control is not None and self.state == "paused":
-            self.control.step_epoch()
-            self._stepping = True
-            self._refresh_readouts()
-
-    def stop(self) -> None:
-        if self.control is not None and self.active:
-            self.control.request_stop()
-            self._end_pause()
-            if self.state != "starting":
-                self.state = "stopping"
-            self._refresh_readouts()
-
-    async def stop_and_wait(self, timeout: float = 2.0) -> None:
-        """Stop the run and wait (bounded) until the trainer has written its run folder."""
-        worker = self.worker
-        self.stop()
-        if worker is not None and worker.state in (WorkerState.PENDING, WorkerState.RUNNING):
-            try:
-                await asyncio.wait_for(asyncio.shield(asyncio.ensure_future(worker.wait())), timeout)
-            except Exception:  # noqa: BLE001 - timeout or a failed worker: quitting goes on
-                pass
-        self.drain()
-
-    def clear(self) -> None:
-        """Forget the last run's curves and numbers (the next Train starts from fresh weights)."""
-        if self.active:
-            return
-        self.history = None
-        self.run_preset = None
-        self._note = ""
-        self.state = "idle"
-        self.query_one(LossChart).show(None)
-        self.query_one(MetricChart).show(None)
+    def set_torch_loading(self, loading: bool) -> None:
+        self.torch_loading = loading
         self._refresh_readouts()
 
     def toggle_log_scale(self) -> bool:
@@ -190,80 +126,47 @@ class TrainView(Vertical):
         self._note = text
         self._refresh_readouts()
 
-    def _end_pause(self) -> None:
-        if self._paused_at is not None and self.history is not None:
-            self.history.paused_seconds += time.monotonic() - self._paused_at
-        self._paused_at = None
+    # ------------------------------------------------------------ what the controller tells it
 
-    def watch_state(self, _old: str, _new: str) -> None:
-        screen = self.screen
-        getattr(screen, "run_state_changed", screen.refresh_bindings)()
+    @on(RunController.StateChanged)
+    def _state_changed(self, event: RunController.StateChanged) -> None:
+        event.stop()
+        if event.controller is self.controller:
+            self.state = self.controller.state
+            self._refresh_readouts()
 
-    # ------------------------------------------------------------ the worker
-
-    @work(thread=True, exit_on_error=False, group="train", name="training")
-    def _train(self, preset: Preset, control: TrainerControl, sink: collections.deque) -> RunFinished | None:
-        try:
-            if getattr(self, "resume_dir", None) is not None:
-                from nn_tui.tui.trainers import resume_with_torch
-
-                return resume_with_torch(self.resume_dir, on_event=sink.append, control=control)
-            return self.app.trainer(preset, out_dir=self.app.runs_dir, on_event=sink.append, control=control)
-        except UserError as exc:  # e.g. a device that is not there: a message, not a crash
-            sink.append(RunError(str(exc)))
-            return None
-
-    @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self.worker:
-            return
-        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            event.stop()
+    @on(RunController.Progressed)
+    def _progressed(self, event: RunController.Progressed) -> None:
+        event.stop()
+        if event.controller is self.controller and event.force:
+            if self.controller.history is not self._shown_history:  # a new run, or the last one cleared
+                self._note = ""
+                self._show_history()
             self.drain()
-            if event.state == WorkerState.ERROR:
-                error = event.worker.error
-                if self.history is not None:
-                    self.history.error = f"{type(error).__name__}: {error}"
-                from nn_tui.tui.screens.error import ErrorModal
 
-                self.app.push_screen(ErrorModal("Training failed", error))
-            self._end_pause()
-            self.state = "finished" if self.history is not None else "idle"
-            self._refresh_readouts(force=True)
+    def _show_history(self) -> None:
+        h = self._shown_history = self.controller.history
+        self.query_one(LossChart).show(h)
+        self.query_one(MetricChart).show(h)
+        self._refresh_readouts()
 
     # ------------------------------------------------------------ throttled UI updates
 
     def drain(self, force: bool = True) -> None:
-        """Take the trainer's events and show them. The 4 Hz timer calls it with force=False: then, while
+        """Take the run's new events and show them. The 4 Hz timer calls it with force=False: then, while
         training, the readouts are redrawn only as often as the frame budget allows."""
         if not self._frame_due(force):
-            return  # the events wait in the deque for the next redraw (state changes never wait: see _frame_due)
+            return  # the events wait in the controller for the next redraw
         self._present()
-        events = []
-        sink = self._events
-        while sink:
-            events.append(sink.popleft())
-        h = self.history
+        events = self.controller.drain()
+        h = self.controller.history
         if h is None:
             return
-        if events:
-            h.apply(events)
-            for event in events:
-                if isinstance(event, RunStarted) and self.state == "starting":
-                    self.state = "training"
-                    if self.control is not None and self.control.paused:
-                        self.state = "paused"
-                elif isinstance(event, EpochEnd):
-                    self._stepping = False
-                elif isinstance(event, RunFinished):
-                    self._announce(event)
-                elif isinstance(event, RunError) and h.started is None:
-                    self.notify(event.message, title="Could not start training", severity="error", timeout=8)
         if h.version != self._drawn_version:
             self._drawn_version = h.version
             self.query_one(LossChart).changed(now=h.finished is not None)
             self.query_one(MetricChart).show(h)
-        if self.active or events:
+        if self.active or events or force:
             self._refresh_readouts()
             self._framed = True
             self.redraws += self.state == "training"
@@ -303,22 +206,16 @@ class TrainView(Vertical):
             self._device_shown = device
             self.query_one(DevicePanel).show(self.device_report, device)
 
-    def _announce(self, finished: RunFinished) -> None:
-        if finished.status in ("diverged", "failed"):
-            self.notify(finished.message, title=f"Run {finished.status}", severity="error", timeout=10)
-        elif finished.status == "completed":
-            self.notify(f"saved in {finished.run_dir}", title="Training complete", timeout=4)
-
     def _device(self) -> str:
         if self.history is not None and self.history.started is not None:
             return self.history.started.device
-        preset = self.run_preset or getattr(self.screen, "preset", None)
+        preset = self.controller.run_preset or self.setup
         return preset.training.device if preset is not None else "auto"
 
     def _refresh_readouts(self, force: bool = False) -> None:
         state = "training" if self.state == "training" else self.state
         shown = state
-        if self.state == "paused" and self._stepping:
+        if self.state == "paused" and self.controller.stepping:
             shown = "stepping"
         if self.state == "finished":
             shown = "finished"
@@ -328,19 +225,12 @@ class TrainView(Vertical):
 
     def _show_setup(self) -> None:
         """The run's own setup while it runs or after it, else the setup being edited."""
-        h = self.history
-        preset = self.run_preset or getattr(self.screen, "preset", None)
-        n_in, n_out = self._run_io if self.run_preset is not None else self._current_io()
+        h, c = self.history, self.controller
+        running = c.run_preset is not None
+        preset = c.run_preset if running else self.setup
+        n_in, n_out = c.run_io if running else self.setup_io
         parameters = h.started.parameters if h is not None and h.started is not None else None
-        self.query_one(SetupPanel).show(preset, n_in=n_in, n_out=n_out, parameters=parameters, running=self.run_preset is not None)
-
-    def _current_io(self) -> tuple[int | None, int | None]:
-        table = self.screen.query_one_optional("#layers")
-        return getattr(table, "n_in", None), getattr(table, "n_out", None)
-
-    def setup_changed(self) -> None:
-        if self.run_preset is None:
-            self._refresh_readouts()
+        self.query_one(SetupPanel).show(preset, n_in=n_in, n_out=n_out, parameters=parameters, running=running)
 
     def _run_line(self) -> str:
         from textual.markup import escape
@@ -348,7 +238,7 @@ class TrainView(Vertical):
         h = self.history
         parts: list[str] = []
         if h is None:
-            if getattr(self.app, "torch_state", "") == "loading":
+            if self.torch_loading:
                 parts.append("[$text-accent]loading PyTorch in the background (once per session)…[/]")
             else:
                 parts.append("[$text-muted]Every run is saved in a run folder (preset.toml, metrics.csv, model.safetensors, summary.json).[/]")
@@ -375,10 +265,10 @@ class TrainView(Vertical):
     @work(thread=True, exit_on_error=False, group="devices", name="device monitor")
     def _sample_devices(self) -> None:
         worker = get_current_worker()
-        source = self.app.device_source
+        source = self.device_source
         monitor = None
         if source is None:
-            from nn_tui.core.device import DeviceMonitor
+            from nn_tui.core.model.device import DeviceMonitor
 
             monitor = DeviceMonitor()
             source = monitor.sample

@@ -1,0 +1,89 @@
+"""The command palette's providers (ctrl+p): on the main screen, open / save presets, bundled presets, datasets,
+the run controls that apply now, comparing and exporting runs; on the runs screen, exporting a run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+
+from nn_tui.core.preset import bundled_presets, load_preset
+from nn_tui.core.errors import UserError
+from nn_tui.tui.palette.base import CommandList
+from nn_tui.tui.palette.export import export_commands
+
+
+class NNTuiCommands(CommandList):
+    """The main screen's palette (MainScreen.COMMANDS)."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        screen = self.screen
+        run = screen.run
+        tv = screen.train_view_if_mounted  # None just after the first frame
+        out: list[tuple[str, Callable[[], object], str]] = [
+            ("Open preset file…", screen.action_open, "load a .toml preset (ctrl+o)"),
+            ("Save preset", screen.action_save, "save the setup as a preset TOML (ctrl+s)"),
+            ("Save preset as…", screen.action_save_as, "save the setup under a new file name"),
+        ]
+        if run.active:
+            out.append(("Stop training", screen.action_stop, "stop the run; it is saved as stopped (x)"))
+            if run.state in ("starting", "training"):
+                out.append(("Pause training", screen.action_pause, "space"))
+            if run.state == "paused":
+                out.append(("Resume training", screen.action_resume, "space"))
+                out.append(("Step one epoch", screen.action_step, "n"))
+        else:
+            out.append(("Train", screen.action_train, "train the current setup in a new run (t)"))
+            out += self._resume_commands()
+        if tv is not None:
+            out.append(("Toggle log scale of the loss chart", screen.action_log_scale, "l"))
+        out.append(("Compare runs", screen.action_compare_runs,
+                    "past runs in the runs folder; select two or more to overlay their loss curves"))
+        history = run.history
+        if not run.active and history is not None and history.finished is not None:
+            out += export_commands(self.app, history.run_dir)
+        for name, path in bundled_presets().items():
+            out.append((f"Bundled preset: {name}", partial(self._open_bundled, path), str(path.name)))
+        for name, info in screen.datasets.items():
+            out.append((f"Dataset: {name}", partial(screen.choose_dataset, name), info.description))
+        return out
+
+    def _resume_commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        """'Resume run …' for the newest runs that stopped or were killed before their last epoch."""
+        from nn_tui.core.run.runs_folder import list_runs
+
+        out = []
+        for record in list_runs(getattr(self.app, "runs_dir", "runs")):
+            total = record.summary.get("epochs")
+            if record.status in ("stopped", "running") and (not total or record.epochs_run < total):
+                help_text = f"{record.status} after epoch {record.epochs_run} of {total}; continue from its checkpoint"
+                out.append((f"Resume run {record.run_id}", partial(self._resume, record.path), help_text))
+            if len(out) == 10:
+                break
+        return out
+
+    def _resume(self, path) -> None:
+        screen = self.screen
+        try:
+            preset = load_preset(path / "preset.toml")
+        except UserError as exc:
+            self.app.notify(str(exc), title="Cannot resume", severity="error")
+            return
+        screen.resume_run(preset, path)  # type: ignore[attr-defined]
+
+    async def _open_bundled(self, path) -> None:
+        screen = self.screen
+        try:
+            preset = load_preset(path)
+        except UserError as exc:
+            self.app.notify(str(exc), title="Cannot open", severity="error")
+            return
+        await screen.open_preset(preset, path)  # type: ignore[attr-defined]
+
+
+class RunsCommands(CommandList):
+    """The runs screen's palette (RunsScreen.COMMANDS): export the highlighted run."""
+
+    def _commands(self):
+        record = getattr(self.screen, "highlighted", None)
+        return export_commands(self.app, record.path if record else None, "highlighted run")

@@ -1,0 +1,95 @@
+"""The main screen's run keys: which apply now (for the Footer and the palette) and what they do, all on the
+screen's RunController (`self.run`). Mixed into MainScreen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.widgets import TabbedContent
+
+from nn_tui.core.preset import Preset
+
+
+class RunKeys:
+    RUN_ACTIONS = ("train", "stop", "pause", "resume", "step", "reset", "log_scale")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        run = self.run
+        state = run.state
+        if action == "train":
+            return not run.active
+        if action == "stop":
+            return run.active
+        if action == "pause":  # also while starting: the run then starts paused
+            return state in ("starting", "training")
+        if action in ("resume", "step"):
+            return state == "paused"
+        if action == "reset":
+            return run.history is not None
+        if action == "log_scale":
+            return self.query_one(TabbedContent).active == "tab-train"
+        return True
+
+    def _run_offers(self) -> tuple:
+        return tuple(self.check_action(action, ()) for action in self.RUN_ACTIONS)
+
+    def refresh_bindings(self) -> None:
+        self._offered = self._run_offers()
+        super().refresh_bindings()
+
+    def action_train(self) -> None:
+        if not self.all_mounted:
+            self.when_mounted(self.action_train)
+            return
+        if self.run.active:
+            return
+        refused = self.refused_fields()
+        if refused:
+            self.notify("\n".join(refused), title="Fix these fields first", severity="warning")
+            return
+        # Show the Train tab first and start once it is drawn: laying it out while a small network trains
+        # would come out of the training thread's time (the GIL), and the first frames look the same.
+        self.action_show_tab("tab-train")
+        preset = self.preset
+        self.call_after_refresh(lambda: self.run.start(preset, io=self.setup_io()))
+
+    def action_compare_runs(self) -> None:
+        from nn_tui.tui.screens.runs import RunsScreen
+
+        self.app.push_screen(RunsScreen(getattr(self.app, "runs_dir", "runs")))
+
+    def resume_run(self, preset: Preset, path: Path) -> None:
+        """Continue the run in folder `path` (its preset: `preset`) from its last checkpoint."""
+        self.action_show_tab("tab-train")
+        self.when_mounted(lambda: self.run.start(preset, resume_dir=str(path)))
+
+    def action_stop(self) -> None:
+        self.run.stop()
+
+    def action_pause(self) -> None:
+        self.run.pause()
+
+    def action_resume(self) -> None:
+        self.run.resume()
+
+    def action_step(self) -> None:
+        self.run.step()
+
+    def action_log_scale(self) -> None:
+        on_ = self.train_view.toggle_log_scale()
+        self.notify(f"loss chart: {'log' if on_ else 'linear'} scale", timeout=1.5)
+
+    @work(exclusive=True, group="reset")
+    async def action_reset(self) -> None:
+        run = self.run
+        if not run.active:
+            run.clear()
+            return
+        from nn_tui.tui.screens.confirm import ConfirmModal
+
+        if await self.app.push_screen_wait(
+            ConfirmModal("Stop this run and start again from fresh weights with the current setup?", yes="Restart")
+        ):
+            await run.stop_and_wait()
+            run.start(self.preset, io=self.setup_io())
