@@ -333,8 +333,9 @@ def test_dataset_too_big_for_memory_fails_before_loading():
 def test_memory_estimates_scale_with_the_optimizer():
     p = parse_preset({"data": {"dataset": "xor"}, "model": {"layers": [{"units": 1000}]}})
     adam, sgd = model_bytes(10**6, p, 1, 4, 4), model_bytes(10**6, p.with_training(optimizer="sgd"), 1, 4, 4)
-    assert adam - sgd == 10**6 * 4 * 2  # Adam keeps two moments per weight
-    assert 24e6 < adam < 25e6  # weight, gradient, last-finite and best copies, two moments
+    # Adam keeps two moments per weight, and a checkpoint write holds one more copy of them; with the 1.25 margin
+    assert adam - sgd == 10**6 * 4 * 2 * 2 * 1.25
+    assert 40e6 < adam < 41e6  # 32 bytes per weight (measured: 30.5, benchmarks/memory_factors.py) x 1.25
     check_model_fits(10**6, p, 1, 4, 4, "cpu", available=10**9)  # fits
     with pytest.raises(UserError, match=f"needs about {format_bytes(adam)} of memory but only 9.5 MB"):
         check_model_fits(10**6, p, 1, 4, 4, "cpu", available=10**7)
