@@ -17,7 +17,7 @@ from tests.cli.conftest import cli_env, refused
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    done = subprocess.run([sys.executable, "-m", "nn_tui", "run", "xor", "--epochs", "5", "--quiet", "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "nn_tui", "run", "xor", "--epochs", "5", "--set", "expect={}", "--quiet", "--out", str(out)],
                           capture_output=True, text=True, env=cli_env())
     assert done.returncode == 0, done.stderr
     (path,) = out.iterdir()
