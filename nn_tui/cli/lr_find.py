@@ -37,7 +37,7 @@ def lr_find_cmd(
 
     from nn_tui.core.inspection.lr_find import curve_table, find_lr
 
-    curve = find_lr(prepared, start_lr=start_lr, end_lr=end_lr, steps=steps)
+    curve = find_lr(prepared.preset, prepared.data, prepared.n_out, device=prepared.device, start_lr=start_lr, end_lr=end_lr, steps=steps)
     if json_out:
         typer.echo(json.dumps({"preset": prepared.preset.name, "optimizer": prepared.preset.training.optimizer,
                                "preset_lr": prepared.preset.training.lr, **curve.to_json()}))

@@ -37,7 +37,7 @@ def test_the_sweep_stops_at_the_blow_up_and_leaves_weights_and_rng_alone(linear)
     model = build_model(1, [], 1)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rng = torch.random.get_rng_state()
-    curve = find_lr(linear, model=model)
+    curve = find_lr(linear.preset, linear.data, linear.n_out, model=model)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert torch.equal(rng, torch.random.get_rng_state())
     # SGD on raw x diverges well before lr = 10: the sweep stops there, the last point over 4x the best
@@ -48,5 +48,5 @@ def test_the_sweep_stops_at_the_blow_up_and_leaves_weights_and_rng_alone(linear)
 
 
 def test_smoothing_is_bias_corrected(linear):
-    curve = find_lr(linear, steps=20, end_lr=1e-5)
+    curve = find_lr(linear.preset, linear.data, linear.n_out, steps=20, end_lr=1e-5)
     assert curve.losses[0] == pytest.approx(curve.raw_losses[0])  # no pull towards 0 at the start

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from torch import nn
 
-    from nn_tui.core.run.runner import PreparedRun
+    from nn_tui.core.datasets import Dataset
+    from nn_tui.core.preset import Preset
 
 START_LR, END_LR, STEPS = 1e-6, 10.0, 100
 BETA = 0.98  # smoothing of the loss (Lightning's and fastai's value)
@@ -72,8 +73,11 @@ def suggest(lrs: list[float], losses: list[float]) -> int | None:
 
 
 def find_lr(
-    prepared: PreparedRun,
+    preset: Preset,
+    data: Dataset,
+    n_out: int,
     *,
+    device: str = "cpu",
     model: nn.Module | None = None,
     start_lr: float = START_LR,
     end_lr: float = END_LR,
@@ -82,7 +86,8 @@ def find_lr(
 ) -> LrCurve:
     """Sweep the learning rate on a copy of `model` (default: the preset's freshly initialised network).
 
-    Uses the preset's optimizer, loss, batch size and seed; one batch per step, reshuffled each pass over
+    `preset` is resolved (its loss set: nn_tui.core.run.runner.prepare_run does it; n_out and device come from
+    there too). Uses the preset's optimizer, batch size and seed; one batch per step, reshuffled each pass over
     the data. `should_stop` is checked every step (a UI worker's cancellation)."""
     import copy
 
@@ -90,31 +95,30 @@ def find_lr(
 
     from nn_tui.core.model.build import build_model, loss_function, make_optimizer
 
-    preset, data = prepared.preset, prepared.data
     loss_name = preset.training.loss
     assert loss_name is not None, "prepare_run resolves the loss"
-    device = torch.device(prepared.device)
+    dev = torch.device(device)
     schedule = lr_schedule(start_lr, end_lr, steps)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(preset.seed)
         if model is None:
-            net = build_model(data.n_features, preset.layers, prepared.n_out)
+            net = build_model(data.n_features, preset.layers, n_out)
         else:
             net = copy.deepcopy(model)
-        net = net.to(device).train()
+        net = net.to(dev).train()
         loss_fn = loss_function(loss_name)
-        optimizer = make_optimizer(net.parameters(), preset.training, device.type)
-        X = torch.from_numpy(data.X_train).to(device)
-        y = torch.from_numpy(data.y_train).to(device)
+        optimizer = make_optimizer(net.parameters(), preset.training, dev.type)
+        X = torch.from_numpy(data.X_train).to(dev)
+        y = torch.from_numpy(data.y_train).to(dev)
         if loss_name == "bce":
             y = y.to(torch.float32).unsqueeze(1)
         n = len(X)
         bs = n if preset.data.batch_size == 0 else min(preset.data.batch_size, n)
         if bs == 1 and any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules()):
             bs = min(2, n)
-        generator = torch.Generator(device=device)
+        generator = torch.Generator(device=dev)
         generator.manual_seed(preset.seed)
-        order, pos = torch.randperm(n, device=device, generator=generator), 0
+        order, pos = torch.randperm(n, device=dev, generator=generator), 0
 
         lrs: list[float] = []
         raw: list[float] = []
@@ -124,7 +128,7 @@ def find_lr(
             if should_stop is not None and should_stop():
                 break
             if pos + bs > n:
-                order, pos = torch.randperm(n, device=device, generator=generator), 0
+                order, pos = torch.randperm(n, device=dev, generator=generator), 0
             idx = order[pos:pos + bs]
             pos += bs
             for group in optimizer.param_groups:
