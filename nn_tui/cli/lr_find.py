@@ -72,6 +72,8 @@ def plot_text(curve, width: int = 64, height: int = 16) -> str:
     """The smoothed loss against the learning rate (log axis), suggestion marked, as plain text."""
     import plotext as plt
 
+    from nn_tui.core.inspection.lr_find import decade_ticks
+
     if len(curve.lrs) < 2:
         return ""
     plt.clear_figure()
@@ -88,12 +90,3 @@ def plot_text(curve, width: int = 64, height: int = 16) -> str:
     plt.clear_figure()
     return text
 
-
-def decade_ticks(lrs) -> tuple[list[float], list[str]]:
-    """Ticks at the powers of ten the sweep covers, labelled 1e-6 … 1e+1."""
-    import math
-
-    lo, hi = math.floor(math.log10(min(lrs))), math.ceil(math.log10(max(lrs)))
-    step = max(1, (hi - lo + 5) // 6)
-    values = [10.0 ** k for k in range(lo, hi + 1, step)]
-    return values, [f"1e{k:+d}".replace("+", "") if k < 0 else f"1e{k}" for k in range(lo, hi + 1, step)]

@@ -173,3 +173,11 @@ def curve_table(curve: LrCurve, rows: int = 12) -> list[str]:
         mark = "  <- suggested" if i == curve.suggested_index else ""
         out.append(f"{curve.lrs[i]:>10.3g}  {curve.losses[i]:>10.4g}{mark}")
     return out
+
+
+def decade_ticks(lrs) -> tuple[list[float], list[str]]:
+    """Ticks at the powers of ten the sweep covers (at most about six), labelled 1e-6 … 1e1."""
+    lo, hi = math.floor(math.log10(min(lrs))), math.ceil(math.log10(max(lrs)))
+    step = max(1, (hi - lo + 5) // 6)
+    powers = range(lo, hi + 1, step)
+    return [10.0 ** k for k in powers], [f"1e{k}" for k in powers]
