@@ -71,13 +71,23 @@ def test_hand_backprop_equals_autograd(n_in, hidden, n_out, loss, target):
         assert torch.allclose(torch.tensor(mine.dL_dz), z_grad, rtol=1e-5, atol=1e-7), mine.name
 
     c = trace.chain
-    assert c is not None and c.layer == trace.layers[0].name
-    first = layers[0].linear.weight.grad
+    assert c is not None and c.layer == trace.layers[c.layer_index].name
+    first = layers[c.layer_index].linear.weight.grad
     assert c.dL_dw == pytest.approx(float(first[c.neuron, c.input]), rel=1e-5, abs=1e-8)
     assert abs(c.dL_dw) == pytest.approx(float(first.abs().max()), rel=1e-5, abs=1e-8)
     product = c.dL_dz * c.x if c.dL_da is None else c.dL_da * c.f_prime * (c.bn_scale or 1.0) * c.x
     assert product == pytest.approx(c.dL_dw, rel=1e-5, abs=1e-8)
     assert c.text().startswith("∂L/∂w = ") and c.text().endswith(f"{c.dL_dw:+.4g}")
+
+
+def test_chain_rule_is_for_the_first_layer_with_a_gradient():
+    torch.manual_seed(0)
+    model = build_model(2, [LayerSpec(3, "tanh")], 1)
+    assert backward_trace(model, [0.5, -1.0], "bce", 1).chain.layer == "hidden 1"
+    # inputs of zero: every first-layer ∂L/∂w is 0, so the rule is shown for the output layer's weights
+    zero = backward_trace(model, [0.0, 0.0], "bce", 1)
+    assert all(v == 0 for row in zero.layers[0].dL_dw for v in row)
+    assert zero.chain.layer == "output" and zero.chain.dL_dw != 0 and zero.chain.dL_da is None
 
 
 def test_chain_rule_text_reads_like_the_tutorial():

@@ -107,3 +107,47 @@ async def test_views_wait_until_the_tab_is_shown_and_explain_what_does_not_apply
         view.clear()
         await pilot.pause()
         assert view.snapshot is None and app.query_one(NetworkDiagram).picture is None
+
+
+def plain(widget) -> str:
+    """A Static's content as the terminal shows it, without styles."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+async def test_backward_pass_beside_the_forward_pass_and_gradient_links():
+    import numpy as np
+
+    from nn_tui.tui.widgets.backward_pass import BackwardPassView
+
+    app = InsightApp()
+    async with app.run_test(size=(110, 40)) as pilot:
+        view = app.query_one(InsightView)
+        view.feed(fake_snapshot())
+        view.query_one(TabbedContent).active = "network-pane"
+        view.query_one("#insight-tabs Tabs").focus()
+        await wait_for(pilot, lambda: app.query_one(BackwardPassView).trace is not None)
+        back = app.query_one(BackwardPassView)
+        assert [g.name for g in back.trace.layers] == ["hidden 1", "output"]
+        shown = plain(back)
+        assert "backward pass" in shown and "chain rule for the weight" in shown
+        diagram = app.query_one(NetworkDiagram)
+        weights = [np.asarray(w) for w in diagram.picture.weights]
+
+        await pilot.press("g")  # links by ∂L/∂w of this sample
+        await wait_for(pilot, lambda: diagram.picture is not None and not np.array_equal(diagram.picture.weights[0], weights[0]))
+        for drawn, grad in zip(diagram.picture.weights, back.trace.weight_gradients()):
+            assert np.array_equal(drawn, grad)
+        assert "∂L/∂w" in str(view.query_one("#network-legend").content)
+        await pilot.press("g")  # back to weights
+        await wait_for(pilot, lambda: np.array_equal(diagram.picture.weights[0], weights[0]))
+
+        await pilot.press("f")
+        await pilot.press(*"0.5, -1", "enter")  # a typed input has no target: no loss to backpropagate
+        await wait_for(pilot, lambda: app.query_one(ForwardPassView).trace.inputs == (0.5, -1.0))
+        assert back.trace is None and "no target" in plain(back)

@@ -143,19 +143,23 @@ def _slope(activation: nn.Module | None, z):
 
 
 def _chain(grads: list[LayerGradients]) -> ChainRule | None:
-    """The rule for the weight with the largest gradient in the first layer (the longest chain), or the output's."""
+    """The rule for the weight with the largest gradient in the first layer (the longest chain) — or, where every
+    gradient there is 0 (an input of zeros), in the first layer that has one that is not."""
     import math
 
-    layer_index = 0
-    g = grads[layer_index]
-    best, where = -1.0, (0, 0)
-    for n, row in enumerate(g.dL_dw):
-        for k, v in enumerate(row):
-            if math.isfinite(v) and abs(v) > best:
-                best, where = abs(v), (n, k)
+    def largest(g: LayerGradients) -> tuple[float, tuple[int, int]]:
+        best, where = -1.0, (0, 0)
+        for n, row in enumerate(g.dL_dw):
+            for k, v in enumerate(row):
+                if math.isfinite(v) and abs(v) > best:
+                    best, where = abs(v), (n, k)
+        return best, where
+
+    found = [(i, *largest(g)) for i, g in enumerate(grads)]
+    layer_index, best, (n, k) = next((f for f in found if f[1] > 0), found[0])
     if best < 0:
         return None
-    n, k = where
+    g = grads[layer_index]
     output = g.name == "output"
     return ChainRule(
         layer=g.name,
