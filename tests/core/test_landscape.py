@@ -38,7 +38,7 @@ def test_linear_plane_has_its_minimum_at_the_true_slope_and_intercept(linear):
     w, b, lowest = scape.minimum
     assert w == pytest.approx(2.0, abs=0.1) and b == pytest.approx(1.0, abs=0.1)
     assert lowest < 0.05
-    assert scape.current == pytest.approx((float(model[0].weight), float(model[0].bias)), abs=1e-6)
+    assert scape.current == pytest.approx((float(model[0].weight.detach()), float(model[0].bias.detach())), abs=1e-6)
     # the path: start (epoch 0) and every epoch after, ending at the current weights, inside the grid
     assert len(scape.path) == 41 and path.epochs == list(range(41))
     assert tuple(scape.path[-1]) == pytest.approx(scape.current, abs=1e-6)

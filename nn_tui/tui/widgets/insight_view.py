@@ -29,6 +29,7 @@ from nn_tui.tui.widgets.boundary_map import BoundaryMap, draw_boundary
 from nn_tui.tui.widgets.confusion_matrix import ConfusionMatrixView
 from nn_tui.tui.widgets.forward_pass import ForwardPassView
 from nn_tui.tui.widgets.health_panel import HealthPanel
+from nn_tui.tui.widgets.landscape_pane import LandscapePane
 from nn_tui.tui.widgets.network_diagram import NetworkDiagram, NetworkPicture, draw_network, legend_markup, picture_of
 from nn_tui.tui.widgets.truth_table_view import TruthTableView
 
@@ -108,6 +109,8 @@ class InsightView(Vertical):
                         with VerticalScroll():
                             yield ForwardPassView(id="forward-pass")
                             yield BackwardPassView(id="backward-pass")
+            with TabPane("Landscape", id="landscape-pane"):
+                yield LandscapePane(id="landscape")
             with TabPane("Truth table", id="truth-pane"):
                 yield TruthTableView(id="truth-table")
             with TabPane("Confusion", id="confusion-pane"):
@@ -147,6 +150,7 @@ class InsightView(Vertical):
         if self._shown:  # a hidden view does nothing (its status line too waits for on_show)
             self._status()
             self._compute(snapshot)
+            self.query_one(LandscapePane).feed(snapshot)
 
     def clear(self) -> None:
         self.snapshot = None
@@ -157,6 +161,8 @@ class InsightView(Vertical):
     def on_show(self) -> None:
         self._shown = True
         self._status()  # draw what it has, if not yet drawn
+        if self.snapshot is not None:
+            self.query_one(LandscapePane).feed(self.snapshot)
         if self.snapshot is not None and self.snapshot is not self._drawn:
             self._compute(self.snapshot)
 
@@ -282,6 +288,7 @@ class InsightView(Vertical):
         self.query_one(NetworkDiagram).show(None, message="no run yet")
         self.query_one(ForwardPassView).show(None)
         self.query_one(BackwardPassView).show(None)
+        self.query_one(LandscapePane).feed(None)
         self.query_one(TruthTableView).show(None)
         self.query_one(ConfusionMatrixView).show(None)
         self._status()
