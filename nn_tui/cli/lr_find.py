@@ -6,6 +6,7 @@ torch and plotext are imported only once the command runs, so `nn-tui --help` st
 from __future__ import annotations
 
 import json
+import math
 from typing import Optional
 
 import typer
@@ -27,9 +28,9 @@ def lr_find_cmd(
     """Find a learning rate: train a copy of the preset's network briefly with a growing learning rate and
     suggest the one where the loss falls fastest. Writes no run folder."""
     try:
-        if not start_lr > 0:
-            raise UserError(f"--start-lr {start_lr:g}: must be greater than 0")
-        if not end_lr > start_lr:
+        if not (start_lr > 0 and math.isfinite(start_lr)):
+            raise UserError(f"--start-lr {start_lr:g}: must be a number greater than 0")
+        if not (end_lr > start_lr and math.isfinite(end_lr)):
             raise UserError(f"--end-lr {end_lr:g}: must be greater than --start-lr ({start_lr:g})")
         prepared = _prepare(preset, set_, seed, device)
     except UserError as exc:

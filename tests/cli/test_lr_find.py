@@ -51,6 +51,7 @@ def test_bad_input_is_exit_2(nn_tui):
     refused(nn_tui("lr-find", "no_such_preset"), "no_such_preset", "bundled presets")
     refused(nn_tui("lr-find", "xor", "--end-lr", "1e-7"), "--end-lr", "--start-lr")
     refused(nn_tui("lr-find", "xor", "--start-lr", "0"), "--start-lr")
+    refused(nn_tui("lr-find", "xor", "--end-lr", "inf"), "--end-lr")
     refused(nn_tui("lr-find", "xor", "--set", "training.optimiser=\"sgd\""), "training.optimiser")
     bad = nn_tui("lr-find", "xor", "--set", "training.lr=-1", "--json")
     refused(bad, "training.lr")
