@@ -56,8 +56,11 @@ def test_slice_through_a_network_along_filter_normalised_directions():
     run, path = trained("moons", "training.epochs=3")
     model, data = run.state.model, run.prepared.data
     before = parameter_vector(model).clone()
+    rng, np_rng = torch.random.get_rng_state(), np.random.get_state()
     scape = loss_landscape(model, data.X_train, data.y_train, "bce", path=path.snapshot(), steps=11, span=1.0)
     assert torch.equal(before, parameter_vector(model))
+    assert torch.equal(rng, torch.random.get_rng_state())  # the directions come from their own generator
+    assert all(np.array_equal(a, b) for a, b in zip(np_rng[1:2], np.random.get_state()[1:2]))
     assert scape.kind == "directions" and scape.current == (0.0, 0.0)
     # the centre of the grid is the model as it is
     rows = np.sort(np.random.default_rng(0).choice(len(data.X_train), 512, replace=False))
