@@ -98,3 +98,10 @@ def test_path_thins_itself_on_long_runs():
         recorder.on_epoch_end(state, None)
     assert len(recorder.points) <= 8 and recorder.epochs[0] == 0
     assert recorder.epochs == sorted(recorder.epochs) and recorder.epochs[-1] >= 80
+
+
+def test_recording_the_path_does_not_change_the_run():
+    watched, _ = trained("moons", "training.epochs=2")
+    plain = Run(prepare_run(load_preset(resolve_preset_path("moons"), ["training.epochs=2"])), out_dir=None)
+    plain.execute()
+    assert torch.equal(parameter_vector(watched.state.model), parameter_vector(plain.state.model))
