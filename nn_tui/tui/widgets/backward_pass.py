@@ -49,11 +49,11 @@ class BackwardPassView(Static):
             return Text(number(v), style=plus if v >= 0 else minus)
 
         names = list(feature_names or [f"x{i + 1}" for i in range(len(trace.layers[0].inputs))])
-        parts: list = [title + Text(f"  output → input, loss {trace.loss:.4g}", style=muted)]
+        parts: list = [title + Text(f"  (output → input) loss {trace.loss:.4g}", style=muted)]
         for index in range(len(trace.layers) - 1, -1, -1):
             g = trace.layers[index]
             table = Table(box=None, pad_edge=False, show_header=True, header_style=muted, expand=False)
-            table.add_column(f"{g.name} ({g.activation})", no_wrap=True)
+            table.add_column("", no_wrap=True)
             output = g.name == "output"
             if not output:
                 table.add_column("∂L/∂a", justify="right", no_wrap=True)
@@ -65,7 +65,8 @@ class BackwardPassView(Static):
                     break
                 cells = [] if output else [signed(g.dL_da[i]), Text(f"{g.f_prime[i]:.3f}")]
                 table.add_row(f"neuron {i + 1}", *cells, signed(g.dL_dz[i]))
-            parts += [Text(""), table, self._weights(g, index, names, signed, muted)]
+            parts += [Text(""), Text(f"{g.name} ({g.activation})", style="bold"), table,
+                      self._weights(g, index, names, signed, muted)]
         if trace.chain is not None:
             parts += [Text(""), *self._chain(trace, names, signed, muted)]
         self.update(Group(*parts))
