@@ -107,3 +107,110 @@ async def test_views_wait_until_the_tab_is_shown_and_explain_what_does_not_apply
         view.clear()
         await pilot.pause()
         assert view.snapshot is None and app.query_one(NetworkDiagram).picture is None
+
+
+def plain(widget) -> str:
+    """A Static's content as the terminal shows it, without styles."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+async def test_backward_pass_beside_the_forward_pass_and_gradient_links():
+    import numpy as np
+
+    from nn_tui.tui.widgets.backward_pass import BackwardPassView
+
+    app = InsightApp()
+    async with app.run_test(size=(110, 40)) as pilot:
+        view = app.query_one(InsightView)
+        view.feed(fake_snapshot())
+        view.query_one(TabbedContent).active = "network-pane"
+        view.query_one("#insight-tabs Tabs").focus()
+        await wait_for(pilot, lambda: app.query_one(BackwardPassView).trace is not None)
+        back = app.query_one(BackwardPassView)
+        assert [g.name for g in back.trace.layers] == ["hidden 1", "output"]
+        shown = plain(back)
+        assert "backward pass" in shown and "chain rule for the weight" in shown
+        diagram = app.query_one(NetworkDiagram)
+        weights = [np.asarray(w) for w in diagram.picture.weights]
+
+        await pilot.press("g")  # links by ∂L/∂w of this sample
+        await wait_for(pilot, lambda: diagram.picture is not None and not np.array_equal(diagram.picture.weights[0], weights[0]))
+        for drawn, grad in zip(diagram.picture.weights, back.trace.weight_gradients()):
+            assert np.array_equal(drawn, grad)
+        assert "∂L/∂w" in str(view.query_one("#network-legend").content)
+        await pilot.press("g")  # back to weights
+        await wait_for(pilot, lambda: np.array_equal(diagram.picture.weights[0], weights[0]))
+
+        await pilot.press("f")
+        await pilot.press(*"0.5, -1", "enter")  # a typed input has no target: no loss to backpropagate
+        await wait_for(pilot, lambda: app.query_one(ForwardPassView).trace.inputs == (0.5, -1.0))
+        assert back.trace is None and "no target" in plain(back)
+
+
+def linear_snapshot(epochs: int = 6):
+    """A y = w·x + b model part way down its (w, b) bowl, with the path that led there."""
+    import dataclasses
+
+    import numpy as np
+    import torch
+
+    from nn_tui.core.inspection.landscape import parameter_vector
+    from nn_tui.core.model.build import build_model
+
+    torch.manual_seed(0)
+    model = build_model(1, [], 1)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(80, 1)).astype(np.float32)
+    y = (2 * X + 1).astype(np.float32)
+    opt = torch.optim.SGD(model.parameters(), lr=0.3)
+    path = [parameter_vector(model).numpy()]
+    for _ in range(epochs):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(torch.from_numpy(X)), torch.from_numpy(y)).backward()
+        opt.step()
+        path.append(parameter_vector(model).numpy())
+    model.requires_grad_(False).eval()
+    base = fake_snapshot()
+    data = dataclasses.replace(base.data, dataset="linear", task="regression", loss="mse", feature_names=["x"],
+                               label_names=None, points_X=X, points_y=y, val_X=X, val_y=y, extent=None, gate=None,
+                               hidden_layers=0)
+    return dataclasses.replace(base, model=model, data=data, path=tuple(path), health=None)
+
+
+async def test_landscape_view_measures_off_the_ui_thread_and_leaves_the_model_alone():
+    import torch
+
+    from nn_tui.core.inspection.landscape import parameter_vector
+    from nn_tui.tui.widgets.landscape_map import LandscapeMap
+    from nn_tui.tui.widgets.landscape_pane import LandscapePane
+
+    app = InsightApp()
+    async with app.run_test(size=(110, 34)) as pilot:
+        view = app.query_one(InsightView)
+        pane = app.query_one(LandscapePane)
+        snapshot = linear_snapshot()
+        before = parameter_vector(snapshot.model).clone()
+        view.feed(snapshot)
+        await pilot.pause()
+        assert pane.computations == 0  # not measured while its sub-tab is hidden
+        view.query_one(TabbedContent).active = "landscape-pane"
+        await wait_for(pilot, lambda: pane.landscape is not None)
+        scape = pane.landscape
+        assert scape.kind == "weights" and len(scape.path) == 7
+        w, b, _ = scape.minimum
+        assert abs(w - 2) < 0.3 and abs(b - 1) < 0.3  # the bowl's bottom, on a 31-point grid
+        assert torch.equal(before, parameter_vector(snapshot.model))
+        assert app.query_one(LandscapeMap).builds == 0  # drawn on the worker
+        legend = str(pane.query_one("#landscape-legend").content)
+        assert "lowest" in legend and "path 7 pts" in legend
+
+        other = fake_snapshot(seed=1)  # a network with a hidden layer: a random slice
+        view.feed(other)
+        await wait_for(pilot, lambda: pane.measured is other, timeout=10)
+        assert pane.landscape.kind == "directions" and "slice" in str(pane.query_one("#landscape-title").content)

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+from nn_tui.core.inspection.landscape import parameter_vector
 from nn_tui.core.preset import DataSpec, LayerSpec, Preset, TrainingSpec
 from nn_tui.tui.app import NNTuiApp
 from nn_tui.tui.widgets.loss_chart import LossChart
@@ -30,6 +31,10 @@ async def test_the_real_trainer_writes_a_run_folder(tmp_path: Path):
         assert str(run_dir) in str(app.screen.query_one("#run-line").render())
         await wait_for(pilot, lambda: app.screen.query_one(LossChart).settled)
         assert app.screen.query_one(LossChart).builds >= 1
+        # the final snapshot carries the weights at the start and after each epoch, for the Inside tab's landscape
+        final = h.insight
+        assert final is not None and final.final and len(final.path) == 6
+        assert (final.path[-1] == parameter_vector(final.model).numpy()).all()
 
     assert run_dir.parent == tmp_path / "runs"
     for name in ("preset.toml", "metrics.csv", "model.safetensors", "summary.json"):

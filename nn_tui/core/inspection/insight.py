@@ -69,6 +69,7 @@ class InsightSnapshot:
     model: nn.Module
     health: HealthReport | None
     data: InsightData
+    path: tuple = ()  # the weights recorded so far (nn_tui.core.inspection.landscape.ParameterPath), oldest first
 
 
 def insight_data(state: TrainState, points: int = POINTS) -> InsightData:
@@ -109,10 +110,12 @@ class InsightSampler(Sampler):
     """Sends an InsightSnapshot to `deliver` a few times a second at most (see Sampler), and a final one when
     the run ends. `deliver` runs on the training thread: it should only hand the snapshot over."""
 
-    def __init__(self, deliver: Callable[[InsightSnapshot], None], *, interval: float = 0.5, rows: int = SAMPLE_ROWS) -> None:
+    def __init__(self, deliver: Callable[[InsightSnapshot], None], *, interval: float = 0.5, rows: int = SAMPLE_ROWS,
+                 path: Any = None) -> None:
         super().__init__(interval=interval)
         self.deliver = deliver
         self.rows = rows
+        self.path = path  # a ParameterPath placed before this sampler in the callbacks, or None
         self._data: InsightData | None = None
 
     def sample(self, state: TrainState, event: Event) -> None:
@@ -134,6 +137,7 @@ class InsightSampler(Sampler):
                 model=copy_to_cpu(state.model),
                 health=health,
                 data=self._data,
+                path=self.path.snapshot() if self.path is not None else (),
             )
         )
 

@@ -35,6 +35,8 @@ class NNTuiCommands(CommandList):
         else:
             out.append(("Train", screen.action_train, "train the current setup in a new run (t)"))
             out += self._resume_commands()
+        out.append(("Find learning rate", screen.action_find_lr,
+                    "sweep a copy of the network with a growing lr, plot the loss, suggest one (L)"))
         if tv is not None:
             out.append(("Toggle log scale of the loss chart", screen.action_log_scale, "l"))
         out.append(("Compare runs", screen.action_compare_runs,

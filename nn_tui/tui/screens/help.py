@@ -19,6 +19,7 @@ HELP = """\
   [b]n[/]            while paused: run exactly one more epoch
   [b]r[/]            reset: clear the last run; while training, restart from fresh weights
   [b]l[/]            loss chart: linear / log scale
+  [b]L[/]            learning-rate finder: sweep a copy of the network, plot the loss; [b]y[/] uses the suggestion
   [b]ctrl+s[/]       save the setup as a preset (.toml, runs with [i]nn-tui run FILE[/])
   [b]ctrl+o[/]       open a preset file or a bundled preset
   [b]ctrl+p[/]       command palette: open, save, bundled presets, datasets, train…
@@ -49,6 +50,9 @@ HELP = """\
   Health       per layer: gradient and weight norms, step size, dead / saturated units, and what to try
   Network      neurons and weights (blue +, orange −); a forward pass of one sample, neuron by neuron
                [b]\\[[/] [b]][/] previous / next sample;  [b]f[/] type your own input
+               below it the backward pass: ∂L/∂z, ∂L/∂w and one chain rule;  [b]g[/] links by ∂L/∂w
+  Landscape    the loss around the weights (the (w, b) plane for y = w·x + b, else a random slice)
+               with the optimizer's path on it
   Truth table  and / or / xor: the four rows, the model's answers, and whether it is solved
   Confusion    true against predicted class on the validation rows
 

@@ -59,6 +59,24 @@ class RunKeys:
 
         self.app.push_screen(RunsScreen(getattr(self.app, "runs_dir", "runs")))
 
+    def action_find_lr(self) -> None:
+        """The learning-rate finder on a copy of the setup; y in it sets training.lr to the suggestion."""
+        from nn_tui.tui.screens.lr_finder import LrFinderScreen
+
+        refused = self.refused_fields()
+        if refused:
+            self.notify("\n".join(refused), title="Fix these fields first", severity="warning")
+            return
+        self.app.push_screen(LrFinderScreen(self.preset), self.use_lr)
+
+    def use_lr(self, lr: float | None) -> None:
+        if lr is None:
+            return
+        self.preset.training.lr = lr
+        self.when_mounted(lambda: self.query_one("#training-form").set_value("lr", lr))
+        self._setup_changed()
+        self.notify(f"training.lr = {lr:g}", title="Learning rate set", timeout=3)
+
     def resume_run(self, preset: Preset, path: Path) -> None:
         """Continue the run in folder `path` (its preset: `preset`) from its last checkpoint."""
         self.action_show_tab("tab-train")

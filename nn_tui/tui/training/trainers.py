@@ -51,7 +51,10 @@ def train_with_torch(
     from nn_tui.core.run.runner import Run, prepare_run
     from nn_tui.core.training.callbacks import EventCallback
 
-    callbacks = [EventCallback(on_event), InsightSampler(on_snapshot)]
+    from nn_tui.core.inspection.landscape import ParameterPath
+
+    path = ParameterPath()  # before the sampler, so each snapshot has the path up to its epoch
+    callbacks = [EventCallback(on_event), path, InsightSampler(on_snapshot, path=path)]
     if resume_dir is not None:
         run = resume_run(resume_dir, callbacks=callbacks, control=control, progress_interval=0.25)
     else:

@@ -10,7 +10,7 @@ only while this tab is shown, and drawn on the UI thread.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from textual import on, work
@@ -24,10 +24,12 @@ from textual.worker import get_current_worker
 from nn_tui.core.inspection.insight import InsightSnapshot, InsightViews
 from nn_tui.tui.widgets.insight_colors import class_palette, hex_of
 from nn_tui.tui.training.controller import RunController
+from nn_tui.tui.widgets.backward_pass import BackwardPassView
 from nn_tui.tui.widgets.boundary_map import BoundaryMap, draw_boundary
 from nn_tui.tui.widgets.confusion_matrix import ConfusionMatrixView
 from nn_tui.tui.widgets.forward_pass import ForwardPassView
 from nn_tui.tui.widgets.health_panel import HealthPanel
+from nn_tui.tui.widgets.landscape_pane import LandscapePane
 from nn_tui.tui.widgets.network_diagram import NetworkDiagram, NetworkPicture, draw_network, legend_markup, picture_of
 from nn_tui.tui.widgets.truth_table_view import TruthTableView
 
@@ -44,6 +46,7 @@ class InsightComputed(Message):
     views: InsightViews | None
     picture: NetworkPicture | None
     trace: Any
+    backward: Any  # the BackwardTrace of the same sample, or None (no target)
     seconds: float
     error: str | None = None
     map_strips: Any = None  # (strips, key) for the BoundaryMap, drawn at the size it had
@@ -56,6 +59,8 @@ class InsightView(Vertical):
         Binding("right_square_bracket", "sample(1)", "Next sample", id="insight.next"),
         Binding("f", "focus_input", "Type input", id="insight.input", tooltip="Type an input for the forward pass"),
         Binding("v", "test_points", "Test points", id="insight.test-points", tooltip="Show the validation points too"),
+        Binding("g", "gradient_links", "Gradients", id="insight.gradient-links",
+                tooltip="Network diagram: colour the links by ∂L/∂w of this sample instead of by weight"),
     ]
     DEFAULT_CSS = """
     InsightView { height: 1fr; }
@@ -78,6 +83,7 @@ class InsightView(Vertical):
         self.sample_index = 0
         self.typed_input: list[float] | None = None
         self.show_test_points = False
+        self.gradient_links = False  # the diagram's links show ∂L/∂w instead of w
         self.computations = 0  # views computed, and the worker time they took, for measurements
         self.compute_seconds = 0.0
         self._drawn: InsightSnapshot | None = None
@@ -102,6 +108,9 @@ class InsightView(Vertical):
                         yield Input(placeholder="type an input, e.g. 0.5, -1  (enter)", id="forward-input")
                         with VerticalScroll():
                             yield ForwardPassView(id="forward-pass")
+                            yield BackwardPassView(id="backward-pass")
+            with TabPane("Landscape", id="landscape-pane"):
+                yield LandscapePane(id="landscape")
             with TabPane("Truth table", id="truth-pane"):
                 yield TruthTableView(id="truth-table")
             with TabPane("Confusion", id="confusion-pane"):
@@ -141,6 +150,7 @@ class InsightView(Vertical):
         if self._shown:  # a hidden view does nothing (its status line too waits for on_show)
             self._status()
             self._compute(snapshot)
+            self.query_one(LandscapePane).feed(snapshot)
 
     def clear(self) -> None:
         self.snapshot = None
@@ -151,6 +161,8 @@ class InsightView(Vertical):
     def on_show(self) -> None:
         self._shown = True
         self._status()  # draw what it has, if not yet drawn
+        if self.snapshot is not None:
+            self.query_one(LandscapePane).feed(self.snapshot)
         if self.snapshot is not None and self.snapshot is not self._drawn:
             self._compute(self.snapshot)
 
@@ -165,7 +177,7 @@ class InsightView(Vertical):
         self._resize_timer = self.set_timer(RESIZE_DELAY, lambda: self.snapshot and self._compute(self.snapshot))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("sample", "focus_input"):  # the forward pass lives on the Network view
+        if action in ("sample", "focus_input", "gradient_links"):  # the forward pass lives on the Network view
             return self.snapshot is not None and self.query_one(TabbedContent).active == "network-pane"
         if action == "test_points":
             return self.snapshot is not None and self.query_one(TabbedContent).active == "boundary-pane"
@@ -205,24 +217,29 @@ class InsightView(Vertical):
         diagram = self.query_one(NetworkDiagram)
         cols, rows = board.wanted_grid() if board.size.width > 0 else (0, 0)
         x, target, _ = self._forward_input()
-        sizes = (tuple(board.size), board.colors(), tuple(diagram.size), diagram.colors(), self._test_points(snapshot))
+        sizes = (tuple(board.size), board.colors(), tuple(diagram.size), diagram.colors(), self._test_points(snapshot),
+                 self.gradient_links)
         self._work(snapshot, cols, rows, x, target, sizes)
 
     @work(thread=True, exclusive=True, group="insight", exit_on_error=False)
     def _work(self, snapshot: InsightSnapshot, cols: int, rows: int, x: list[float] | None, target: Any, sizes) -> None:
         """Everything heavy for one snapshot: the views, the forward pass, and the two pictures."""
+        from nn_tui.core.inspection.backward import backward_trace
         from nn_tui.core.inspection.forward import forward_trace
         from nn_tui.core.inspection.insight import compute_views
 
         worker = get_current_worker()
         t0 = time.perf_counter()
         d = snapshot.data
-        (map_w, map_h), map_colors, (net_w, net_h), net_colors, test_points = sizes
+        (map_w, map_h), map_colors, (net_w, net_h), net_colors, test_points, gradient_links = sizes
         map_strips = diagram_strips = None
         try:
             views = compute_views(snapshot, cols, rows)
             picture = picture_of(snapshot.model, d.loss)
             trace = forward_trace(snapshot.model, x, d.loss, target=target, label_names=d.label_names) if x else None
+            backward = backward_trace(snapshot.model, x, d.loss, target) if x and target is not None else None
+            if gradient_links and backward is not None:
+                picture = replace(picture, weights=backward.weight_gradients())
             if views.boundary is not None and map_w >= 2 and map_h >= 1:
                 points = (d.points_X, d.points_y)
                 strips = draw_boundary(views.boundary, points, map_w, map_h, map_colors, test_points)
@@ -231,10 +248,10 @@ class InsightView(Vertical):
                 diagram_strips = (draw_network(picture, trace, net_w, net_h, net_colors), (net_w, net_h, net_colors))
             error = None
         except Exception as exc:  # noqa: BLE001 - a view that cannot be computed says so instead of crashing
-            views = picture = trace = None
+            views = picture = trace = backward = None
             error = f"{type(exc).__name__}: {exc}"
         if not worker.is_cancelled:
-            self.post_message(InsightComputed(snapshot, views, picture, trace, time.perf_counter() - t0, error,
+            self.post_message(InsightComputed(snapshot, views, picture, trace, backward, time.perf_counter() - t0, error,
                                               map_strips, diagram_strips))
 
     @on(InsightComputed)
@@ -250,6 +267,7 @@ class InsightView(Vertical):
             return
         self.views = event.views
         self._draw(event.snapshot, event.views, event.picture, event.trace, event.map_strips, event.diagram_strips)
+        self._draw_backward(event.snapshot, event.backward)
 
     # ------------------------------------------------------------ drawing
 
@@ -269,6 +287,8 @@ class InsightView(Vertical):
         self.query_one(HealthPanel).show(None, NO_RUN)
         self.query_one(NetworkDiagram).show(None, message="no run yet")
         self.query_one(ForwardPassView).show(None)
+        self.query_one(BackwardPassView).show(None)
+        self.query_one(LandscapePane).feed(None)
         self.query_one(TruthTableView).show(None)
         self.query_one(ConfusionMatrixView).show(None)
         self._status()
@@ -322,6 +342,17 @@ class InsightView(Vertical):
         self.typed_input = None
         self.sample_index += delta
         self._compute(self.snapshot)
+
+    def _draw_backward(self, s: InsightSnapshot, backward) -> None:
+        why = "" if backward is not None else "your input has no target, so no loss to backpropagate: [ ] picks a training sample"
+        self.query_one(BackwardPassView).show(backward, why, s.data.feature_names)
+        self.query_one("#network-legend", Static).update(legend_markup(self, gradients=self.gradient_links and backward is not None))
+
+    def action_gradient_links(self) -> None:
+        self.gradient_links = not self.gradient_links
+        self.notify(f"network links: {'∂L/∂w of this sample' if self.gradient_links else 'weights'} (g)", timeout=2)
+        if self.snapshot is not None:
+            self._compute(self.snapshot)
 
     def action_test_points(self) -> None:
         self.show_test_points = not self.show_test_points

@@ -251,7 +251,9 @@ class NetworkDiagram(Widget):
         return self._strips[y] if y < len(self._strips) else Strip.blank(width)
 
 
-def legend_markup(widget: Widget) -> str:
+def legend_markup(widget: Widget, *, gradients: bool = False) -> str:
     plus, minus = hex_of(sign_rgb(widget, True)), hex_of(sign_rgb(widget, False))
+    if gradients:
+        return (f"[{plus}]━ +∂L/∂w[/] [{minus}]━ −∂L/∂w[/] of this sample · brighter = larger · g: weights")
     return (f"[{plus}]━ positive weight[/]  [{minus}]━ negative weight[/]  "
             "brighter = larger |w| (relative to the largest between the same two layers)")
