@@ -30,6 +30,7 @@ TRAINING_LABELS = {
     "lr": "learning rate",
     "momentum": "momentum",
     "weight_decay": "weight decay",
+    "l1": "L1",
     "epochs": "epochs",
     "scheduler": "lr schedule",
     "grad_clip": "grad clip",
@@ -39,7 +40,7 @@ TRAINING_LABELS = {
 }
 
 # What 0 means, beside the fields where 0 is not a number of things.
-ZERO_MEANS = {"grad_clip": "off", "early_stopping": "off", "threads": "default: 1"}
+ZERO_MEANS = {"l1": "off", "grad_clip": "off", "early_stopping": "off", "threads": "default: 1"}
 
 
 def valid_losses(task: str | None, n_classes: int | None) -> tuple[str, ...]:

@@ -145,3 +145,14 @@ def test_the_exported_script_runs_and_solves_xor(xor_run, tmp_path):
     assert "Predictions: [0, 1, 1, 0]" in done.stdout
     summary = json.loads((xor_run / "summary.json").read_text())
     assert float(final.group(1)) == pytest.approx(summary["final"]["val_loss"], abs=5e-4)  # comparable to nn-tui's
+
+
+def test_the_script_adds_the_l1_penalty_to_the_loss():
+    preset = parse_preset({"data": {"dataset": "xor"}, "model": {"layers": [{"units": 4}]},
+                           "training": {"l1": 0.001, "epochs": 2}})
+    data = load_dataset("xor", {}, 0, 0.2)
+    source = training_script(resolve_preset(preset, data))
+    assert "L1 = 0.001" in source and "(loss + L1 * penalty).backward()" in source
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(source, "train.py", "exec"), namespace)  # noqa: S102 - our own script, 2 epochs
+    assert namespace["penalty"].item() > 0

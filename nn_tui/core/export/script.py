@@ -143,6 +143,8 @@ def training_script(
     s.add(f"LEARNING_RATE = {num(t.lr)}")
     if preset.data.dataset not in ("and", "or", "xor") and preset.data.dataset not in IMAGE_CLASSES:
         s.add(f"TEST_FRACTION = {num(preset.data.test_fraction)}")
+    if t.l1:
+        s.add(f"L1 = {num(t.l1)}  # L1 penalty: pushes unneeded weights to zero")
     if t.grad_clip:
         s.add(f"GRAD_CLIP = {num(t.grad_clip)}  # largest gradient norm allowed")
     if t.early_stopping:
@@ -214,10 +216,15 @@ def training_script(
     s.add("print_every = max(1, EPOCHS // 10)")
     s.add("for epoch in range(1, EPOCHS + 1):")
     s.add("    model.train()  # training mode: dropout on, batch norm learns the batch statistics")
-    step = [
-        "optimizer.zero_grad()  # clear the previous gradients",
-        "loss.backward()  # backpropagation: the gradient of the loss for every weight",
-    ]
+    step = ["optimizer.zero_grad()  # clear the previous gradients"]
+    if t.l1:
+        step += [
+            "# L1 regularisation: the sum of |w| over the Linear layers' weights joins the loss (biases are spared)",
+            "penalty = sum(m.weight.abs().sum() for m in model.modules() if isinstance(m, nn.Linear))",
+            "(loss + L1 * penalty).backward()  # backpropagation of the data loss plus the penalty",
+        ]
+    else:
+        step.append("loss.backward()  # backpropagation: the gradient of the loss for every weight")
     if t.grad_clip:
         step.append("torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)")
     step.append("optimizer.step()  # gradient descent: move every weight against its gradient")

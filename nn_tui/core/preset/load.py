@@ -49,6 +49,8 @@ TRAINING_FIELDS = (
     Field("lr", float, 0.01, min=0.0, max=100.0, min_exclusive=True, help="learning rate"),
     Field("momentum", float, None, min=0.0, max=0.999, help="sgd/momentum/rmsprop only; default 0.9 for momentum"),
     Field("weight_decay", float, 0.0, min=0.0, max=10.0),
+    Field("l1", float, 0.0, min=0.0, max=10.0,
+          help="L1 penalty: l1 × the sum of |weight| over the Linear layers' weights is added to the loss; 0 = off"),
     Field("epochs", int, 100, min=1, max=10_000_000),
     Field("scheduler", str, "none", choices=SCHEDULERS),
     Field("grad_clip", float, 0.0, min=0.0, max=1e6, help="max gradient norm, 0 = off"),
@@ -91,6 +93,7 @@ class TrainingSpec:
     lr: float = 0.01
     momentum: float | None = None
     weight_decay: float = 0.0
+    l1: float = 0.0
     epochs: int = 100
     scheduler: str = "none"
     grad_clip: float = 0.0

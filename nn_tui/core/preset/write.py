@@ -24,7 +24,8 @@ def preset_to_dict(preset: Preset) -> dict[str, Any]:
     data.update(preset.data.options)
     out["data"] = data
     out["model"] = {"layers": [asdict(layer) for layer in preset.layers]}
-    out["training"] = {k: v for k, v in asdict(preset.training).items() if v is not None}
+    # l1 = 0 is left out, so presets and run definitions from before it existed read the same.
+    out["training"] = {k: v for k, v in asdict(preset.training).items() if v is not None and not (k == "l1" and v == 0)}
     if preset.expect:
         out["expect"] = dict(preset.expect)
     return out

@@ -18,7 +18,7 @@ from nn_tui.core.model.build import build_model, loss_function, make_optimizer, 
 from nn_tui.core.preset import Preset
 from nn_tui.core.training.callbacks import Callback, Callbacks, EventCallback
 from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress, TrainerControl
-from nn_tui.core.training.fastpath import mode_matters, optimizer_step, plain_forward, plain_loss
+from nn_tui.core.training.fastpath import l1_penalty, mode_matters, optimizer_step, plain_forward, plain_loss
 from nn_tui.core.training.scoring import EVAL_CHUNK, chunked_scores, metric_target, whole_set_scores
 from nn_tui.core.training.state import TrainState
 
@@ -99,6 +99,10 @@ class Trainer:
         self._loss = plain_loss(self.loss_name, self.loss_fn)
         self._mode_matters = mode_matters(self.model)
         self._pending: tuple[torch.Tensor, list[int]] | None = None
+        # L1 regularisation: l1 × Σ|w| over the Linear layers' weight matrices (not biases) joins the loss that is
+        # backpropagated; the reported losses stay the data's. Off (0): the step is exactly the plain one.
+        self.l1 = preset.training.l1
+        self._l1_weights = [m.weight for m in self.model.modules() if isinstance(m, torch.nn.Linear)]
 
     def _tensors(self, X, y) -> tuple[torch.Tensor, torch.Tensor]:
         import torch
@@ -221,6 +225,7 @@ class Trainer:
         X, y = self.X_train, self.y_train
         clip = self.preset.training.grad_clip
         params = self._params
+        l1, l1_weights = self.l1, self._l1_weights
         interval = self.progress_interval
         on_progress = self.callbacks.hooks(StepProgress)
         # Replays this epoch's order if stopped and resumed; a full-batch epoch draws nothing, so its
@@ -258,7 +263,10 @@ class Trainer:
             pending = None
             for p in params:  # opt.zero_grad(set_to_none=True), minus its profiler hook
                 p.grad = None
-            loss.backward()
+            if l1:
+                (loss + l1 * l1_penalty(l1_weights)).backward()
+            else:
+                loss.backward()
             if clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, clip)
             opt_step()
@@ -283,6 +291,10 @@ class Trainer:
             }
             return None
         return loss_sum, seen, epoch_t0, paused_s
+
+    def l1_penalty(self) -> float:
+        """The L1 term as it is added to the loss now (0 when off)."""
+        return float(self.l1 * l1_penalty(self._l1_weights)) if self.l1 else 0.0
 
     def _validate(self, plan: EpochPlan, loss_sum: torch.Tensor, seen: int) -> tuple[float, float, float]:
         """(training loss, validation loss, metric), with one host sync for all three."""
