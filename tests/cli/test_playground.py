@@ -41,3 +41,39 @@ def test_l1_makes_the_weights_sparser_at_a_comparable_loss(nn_tui, tmp_path):
 
 def test_a_negative_l1_is_refused(nn_tui):
     refused(nn_tui("run", "circles", "--set", "training.l1=-0.1"), "training.l1", ">= 0")
+
+
+CROSSES = ["--set", "model.layers=[]", "--set", 'data.extra_features=["x1^2", "x2^2"]', "--set", "expect={}"]
+
+
+def test_a_perceptron_with_squared_inputs_solves_circles(nn_tui, tmp_path):
+    crossed_dir, crossed = _run(nn_tui, tmp_path, *CROSSES)
+    assert crossed["final"]["val_accuracy"] >= 0.95
+    assert 'extra_features = ["x1^2", "x2^2"]' in (crossed_dir / "preset.toml").read_text()
+    tensors, _ = read_safetensors(crossed_dir / "model.safetensors")
+    assert tuple(tensors["0.weight"].shape) == (1, 4)  # x1, x2, x1^2, x2^2 -> one logit
+    _, plain = _run(nn_tui, tmp_path, "--set", "model.layers=[]", "--set", "expect={}")
+    assert plain["final"]["val_accuracy"] < 0.7  # the same perceptron on x1, x2 alone cannot
+
+
+def test_extra_features_are_part_of_what_a_run_is(nn_tui, tmp_path):
+    run_dir, _ = _run(nn_tui, tmp_path, *CROSSES, "--epochs", "2")
+    done = nn_tui("eval", run_dir, "--json")  # the saved model is scored on the same four inputs
+    assert done.returncode == 0, done.stderr
+    assert "accuracy" in json.loads(done.stdout.strip().splitlines()[-1])
+    preset = run_dir / "preset.toml"
+    text = preset.read_text()
+    preset.write_text(text.replace('["x1^2", "x2^2"]', '["x1^2", "x1*x2"]'))
+    refused(nn_tui("run", "--resume", run_dir, "--epochs", "3"), "data.extra_features")
+    preset.write_text(text)
+    done = nn_tui("run", "--resume", run_dir, "--epochs", "3", "--quiet")
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("names, allowed", [
+    ('["x3^2"]', "x1^2, x2^2, x1*x2, sin(x1), sin(x2)"),
+    ('["x2*x1"]', "x1*x2"),
+    ('["x1^2", "x1^2"]', "listed twice"),
+])
+def test_an_unknown_extra_feature_is_refused_naming_the_allowed_ones(nn_tui, names, allowed):
+    refused(nn_tui("run", "circles", "--set", f"data.extra_features={names}"), "data.extra_features", allowed)

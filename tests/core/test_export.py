@@ -156,3 +156,16 @@ def test_the_script_adds_the_l1_penalty_to_the_loss():
     namespace: dict = {"__name__": "exported"}
     exec(compile(source, "train.py", "exec"), namespace)  # noqa: S102 - our own script, 2 epochs
     assert namespace["penalty"].item() > 0
+
+
+def test_the_script_computes_the_same_extra_features():
+    preset = parse_preset({"data": {"dataset": "moons", "extra_features": ["x1^2", "x1*x2", "sin(x2)"]},
+                           "model": {"layers": []}})
+    data = load_dataset("moons", {}, 0, 0.2, None, preset.data.extra_features)
+    assert data.n_features == 5 and data.feature_names[2:] == ["x1^2", "x1*x2", "sin(x2)"]
+    source = training_script(resolve_preset(preset, data))
+    assert "nn.Linear(5, 1)" in source
+    namespace: dict = {}
+    exec(compile(source.split("# 2. Model")[0], "train.py", "exec"), namespace)  # noqa: S102 - our own script
+    assert np.array_equal(namespace["X_train"].numpy(), data.X_train)
+    assert np.array_equal(namespace["X_test"].numpy(), data.X_test)

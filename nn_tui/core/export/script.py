@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nn_tui.core.datasets import CLASSIFICATION, get_dataset_info, metric_for
-from nn_tui.core.export.data_code import IMAGE_CLASSES, Script, data_code, num
+from nn_tui.core.export.data_code import IMAGE_CLASSES, Script, crosses_code, data_code, num
 from nn_tui.core.preset import Preset
 from nn_tui.core.run.rundir import summary_metric
 from nn_tui.core.preset.choices import ACTIVATIONS, DEFAULT_MOMENTUM, LOSSES, OPTIMIZERS, scheduler_for
@@ -100,11 +100,12 @@ def training_script(
     options.update(preset.data.options)
     t = preset.training
     if preset.data.dataset in IMAGE_CLASSES:  # not loaded here: that could mean a download
-        n_features, task, n_classes, n_targets = 784, CLASSIFICATION, 10, 1
+        n_features, task, n_classes, n_targets = 784 + len(preset.data.extra_features), CLASSIFICATION, 10, 1
         subset = int(options.get("train_subset") or 0)
         n_train = subset if 0 < subset < 60000 else 60000
     else:
-        data = load_dataset(preset.data.dataset, options, preset.seed, preset.data.test_fraction, preset.base_dir)
+        data = load_dataset(preset.data.dataset, options, preset.seed, preset.data.test_fraction, preset.base_dir,
+                            preset.data.extra_features)
         n_features, task, n_classes, n_targets = data.n_features, data.task, data.n_classes, data.n_targets
         n_train = len(data.X_train)
     loss = t.loss or default_loss(task, n_classes)
@@ -114,6 +115,7 @@ def training_script(
 
     body = Script()
     helpers, uses_math = data_code(preset, body, options)
+    helpers += crosses_code(preset, body)
 
     s = Script()
     title = preset.name + (f": {preset.description}" if preset.description else "")

@@ -21,6 +21,8 @@ def preset_to_dict(preset: Preset) -> dict[str, Any]:
         "test_fraction": preset.data.test_fraction,
         "batch_size": preset.data.batch_size,
     }
+    if preset.data.extra_features:  # left out when none, so older presets and run definitions read the same
+        data["extra_features"] = list(preset.data.extra_features)
     data.update(preset.data.options)
     out["data"] = data
     out["model"] = {"layers": [asdict(layer) for layer in preset.layers]}

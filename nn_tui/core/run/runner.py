@@ -76,7 +76,8 @@ def prepare_run(preset: Preset, *, source: str | None = None) -> PreparedRun:
     check_data_fits(preset, source=source)  # before loading: a dataset too big for memory fails with a number
     try:
         data = load_dataset(
-            preset.data.dataset, preset.data.options, preset.seed, preset.data.test_fraction, preset.base_dir
+            preset.data.dataset, preset.data.options, preset.seed, preset.data.test_fraction, preset.base_dir,
+            preset.data.extra_features,
         )
     except UserError as exc:
         if exc.source is None and source is not None:  # loaders do not know the preset's file name
