@@ -1,0 +1,46 @@
+"""Settings that can change while a run trains (learning rate, momentum, weight decay, L1), without resetting
+the weights: which ones, their allowed values, and putting a change into the optimizer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nn_tui.core.errors import UserError
+from nn_tui.core.preset import MOMENTUM_OPTIMIZERS, TRAINING_FIELDS, TrainingSpec
+
+if TYPE_CHECKING:
+    from nn_tui.core.training.state import TrainState
+
+LIVE_KEYS = ("lr", "momentum", "weight_decay", "l1")
+_FIELDS = {f.name: f for f in TRAINING_FIELDS}
+
+
+def live_keys(training: TrainingSpec) -> tuple[str, ...]:
+    """The settings this run's optimizer lets change (momentum only for sgd, momentum and rmsprop)."""
+    return tuple(k for k in LIVE_KEYS if k != "momentum" or training.optimizer in MOMENTUM_OPTIMIZERS)
+
+
+def check_live_change(training: TrainingSpec, key: str, value: Any, *, source: str | None = None) -> float:
+    """The value as a float, or a UserError naming the key and what is allowed."""
+    keys = live_keys(training)
+    if key not in keys:
+        why = f" ({training.optimizer} has no momentum)" if key == "momentum" else ""
+        raise UserError(f"cannot change {key!r} while training{why}; allowed: {', '.join(keys)}", source=source,
+                        key=f"training.{key}")
+    return float(_FIELDS[key].check(value, source=source, key=f"training.{key}"))
+
+
+def current_value(state: TrainState, key: str) -> float | None:
+    """The setting as training uses it right now (None: this optimizer has no such setting)."""
+    if key == "l1":
+        return float(state.l1)
+    group = state.optimizer.param_groups[0]
+    return float(group[key]) if key in group else None
+
+
+def set_value(state: TrainState, key: str, value: float) -> None:
+    if key == "l1":
+        state.l1 = value
+        return
+    for group in state.optimizer.param_groups:
+        group[key] = value
