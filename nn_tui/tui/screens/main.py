@@ -61,6 +61,8 @@ class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
         Binding("space", "pause", "Pause", id="run.pause"),
         Binding("space", "resume", "Resume", id="run.resume"),
         Binding("n", "step", "Step", id="run.step", tooltip="Run exactly one more epoch"),
+        Binding("e", "adjust", "Adjust", id="run.adjust",
+                tooltip="Change the learning rate, momentum, weight decay or L1 while training (weights kept)"),
         Binding("r", "reset", "Reset", id="run.reset", tooltip="Clear the run, or restart it from fresh weights"),
         Binding("l", "log_scale", "Log", id="chart.log", tooltip="Loss chart: linear / log scale"),
         Binding("f1,question_mark", "app.help", "Help", id="app.help"),
