@@ -41,6 +41,8 @@ class Dataset:
     # True where there is nothing to hold out (AND/OR/XOR truth tables): validation uses the training rows.
     validation_on_train: bool = False
     source: str = ""
+    # The last columns are feature crosses computed from the others ("x1^2", ...; nn_tui.core.datasets.crosses).
+    extra_features: list[str] = field(default_factory=list)
 
     @property
     def n_features(self) -> int:

@@ -85,4 +85,4 @@ def with_crosses(data: Dataset, names: Sequence[str]) -> Dataset:
         return data
     check_crosses(names, data.n_features)
     return replace(data, X_train=add_crosses(data.X_train, names), X_test=add_crosses(data.X_test, names),
-                   feature_names=[*data.feature_names, *names])
+                   feature_names=[*data.feature_names, *names], extra_features=list(names))
