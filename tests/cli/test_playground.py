@@ -77,3 +77,17 @@ def test_extra_features_are_part_of_what_a_run_is(nn_tui, tmp_path):
 ])
 def test_an_unknown_extra_feature_is_refused_naming_the_allowed_ones(nn_tui, names, allowed):
     refused(nn_tui("run", "circles", "--set", f"data.extra_features={names}"), "data.extra_features", allowed)
+
+
+def test_nn_tui_run_resume_replays_a_change_made_after_the_last_checkpoint(nn_tui, tmp_path):
+    from tests.core.test_live_changes import run, without_seconds
+
+    _, whole = run(tmp_path / "whole")
+    first, killed = run(tmp_path / "killed", kill_at=5)  # its last checkpoint is at epoch 2, the change at 3
+    assert first.status == "stopped"
+    done = nn_tui("run", "--resume", killed, "--json")
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [e["key"] for e in events if e["event"] == "change"] == ["lr", "momentum", "weight_decay", "l1"]
+    assert events[-1]["status"] == "completed"
+    assert without_seconds(killed) == without_seconds(whole)

@@ -108,3 +108,10 @@ def test_a_change_is_checked_against_the_optimizer():
     adam = parse_preset({"data": {"dataset": "xor"}}).training
     with pytest.raises(UserError, match=r"\(adam has no momentum\); allowed: lr, weight_decay, l1"):
         check_live_change(adam, "momentum", 0.9)
+
+
+def test_the_exported_script_says_what_was_changed(changed, tmp_path):
+    from nn_tui.core.export.formats import export_run
+
+    source = export_run(changed, "script", tmp_path / "train.py").read_text()
+    assert "lr 0.01 -> 0.1 before step 0 of epoch 4" in source and "l1 0 -> 0.0005" in source

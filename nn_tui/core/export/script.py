@@ -88,6 +88,7 @@ def training_script(
     run_id: str | None = None,
     summary: dict[str, Any] | None = None,
     filename: str = "train.py",
+    changes: list[dict[str, Any]] | None = None,
 ) -> str:
     """The Python source of a standalone script that recreates the data, the network and the training of a
     (fully resolved) preset."""
@@ -125,6 +126,11 @@ def training_script(
     s.add(f"in plain PyTorch. Run it with: python {filename}")
     for line in _stated_result(preset, summary):
         s.add(line)
+    if changes:  # made while the run trained (its changes.csv); the script keeps the preset's values
+        s.add("While it trained, these settings were changed (its changes.csv); this script keeps the starting")
+        s.add("values throughout:")
+        for c in changes:
+            s.add(f"  {c['key']} {c['old']:g} -> {c['new']:g} before step {c['step']} of epoch {c['epoch']}")
     s.add('"""')
     s.add()
     imports = sorted(i for i in body.imports if i.startswith("import "))

@@ -3,10 +3,12 @@ the weights: which ones, their allowed values, and putting a change into the opt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.preset import MOMENTUM_OPTIMIZERS, TRAINING_FIELDS, TrainingSpec
+from nn_tui.core.training.events import Event, SettingChanged, TrainerControl
 
 if TYPE_CHECKING:
     from nn_tui.core.training.state import TrainState
@@ -44,3 +46,15 @@ def set_value(state: TrainState, key: str, value: float) -> None:
         return
     for group in state.optimizer.param_groups:
         group[key] = value
+
+
+def apply_due_changes(state: TrainState, control: TrainerControl, emit: Callable[[Event], None], epoch: int,
+                      step: int) -> None:
+    """Put the changes asked for (TrainerControl.request_change) in place before step `step` of `epoch`, and
+    report each one that changed something as a SettingChanged."""
+    for key, new in control.due_changes(state.global_step):
+        old = current_value(state, key)
+        if old is None or old == new:  # a setting this optimizer lacks, or no change: nothing happened
+            continue
+        set_value(state, key, new)
+        emit(SettingChanged(epoch, step, state.global_step, key, old, new))

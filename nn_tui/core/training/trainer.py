@@ -17,16 +17,8 @@ from nn_tui.core.datasets import Dataset, metric_for
 from nn_tui.core.model.build import build_model, loss_function, make_optimizer, make_scheduler
 from nn_tui.core.preset import Preset
 from nn_tui.core.training.callbacks import Callback, Callbacks, EventCallback
-from nn_tui.core.training.events import (
-    EpochEnd,
-    Event,
-    RunFinished,
-    RunStarted,
-    SettingChanged,
-    StepProgress,
-    TrainerControl,
-)
-from nn_tui.core.training.live import current_value, set_value
+from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress, TrainerControl
+from nn_tui.core.training.live import apply_due_changes
 from nn_tui.core.training.fastpath import l1_penalty, mode_matters, optimizer_step, plain_forward, plain_loss
 from nn_tui.core.training.scoring import EVAL_CHUNK, chunked_scores, metric_target, whole_set_scores
 from nn_tui.core.training.state import TrainState
@@ -260,8 +252,8 @@ class Trainer:
                 paused_s += time.perf_counter() - p0
                 if control.stop_requested:
                     break
-            if control.changes_pending:
-                self._apply_changes(epoch, step)
+            if control.changes_pending:  # lr, momentum, weight decay or L1 changed while training
+                apply_due_changes(state, control, self.callbacks.emit, epoch, step)
                 l1 = state.l1
             if perm is None:
                 xb, yb = X, y
@@ -303,24 +295,6 @@ class Trainer:
             }
             return None
         return loss_sum, seen, epoch_t0, paused_s
-
-    @property
-    def l1(self) -> float:
-        return self.state.l1
-
-    def l1_penalty(self) -> float:
-        """The L1 term as it is added to the loss now (0 when off)."""
-        return float(self.l1 * l1_penalty(self._l1_weights)) if self.l1 else 0.0
-
-    def _apply_changes(self, epoch: int, step: int) -> None:
-        """Settings changed while training (TrainerControl.request_change), put in place before this step."""
-        state = self.state
-        for key, new in self.control.due_changes(state.global_step):
-            old = current_value(state, key)
-            if old is None or old == new:  # a setting this optimizer lacks, or no change: nothing happened
-                continue
-            set_value(state, key, new)
-            self.callbacks.emit(SettingChanged(epoch, step, state.global_step, key, old, new))
 
     def _validate(self, plan: EpochPlan, loss_sum: torch.Tensor, seen: int) -> tuple[float, float, float]:
         """(training loss, validation loss, metric), with one host sync for all three."""
