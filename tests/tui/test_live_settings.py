@@ -56,3 +56,25 @@ async def test_the_palette_offers_the_change_while_training_and_escape_cancels(m
         fake.release()
         await wait_for(pilot, lambda: tv.state == "finished")
         assert fake.changes == [] and app.screen.run.settings["lr"] == 0.1
+
+
+def test_the_modal_over_a_paused_run_80x24(snap_compare, make_app):
+    from tests.tui.test_snapshots import settle, spiral_preset
+
+    fake = FakeTrainer(hold_after=3)
+
+    async def run_before(pilot):
+        tv = await train_view(pilot)
+        await pilot.press("t")
+        await wait_for(pilot, fake.holding.is_set)
+        await pilot.press("space")
+        fake.release()
+        await wait_for(pilot, lambda: tv.history.epoch == 3 and tv.state == "paused")
+        tv.history.began_at = None  # the wall clock is the one thing that still moves
+        tv._refresh_readouts()
+        await settle(pilot)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, LiveSettingsModal))
+        await settle(pilot)
+
+    assert snap_compare(make_app(spiral_preset(), trainer=fake), terminal_size=(80, 24), run_before=run_before)

@@ -141,6 +141,13 @@ class RunController:
         t = preset.training
         momentum = t.momentum if t.momentum is not None else DEFAULT_MOMENTUM.get(t.optimizer)
         self.settings = {"lr": t.lr, "momentum": momentum, "weight_decay": t.weight_decay, "l1": t.l1}
+        if resume_dir is not None:  # a resumed run goes on with the values it was changed to
+            from nn_tui.core.run.changes import read_changes
+
+            try:
+                self.settings.update({c["key"]: c["new"] for c in read_changes(resume_dir)})
+            except UserError:
+                pass
         self._set_state("starting")
         self._post(lambda: self.Progressed(self, [], force=True))
         self.worker = self.app.run_worker(
