@@ -9,7 +9,7 @@ from textual.widgets import Input
 from nn_tui.tui.screens.live_settings import LiveSettingsModal
 from tests.tui.fake_trainer import FakeTrainer
 from tests.tui.helpers import small_preset, wait_for
-from tests.tui.test_training_view import shown_actions, train_view
+from tests.tui.test_training_view import shown_actions, text, train_view
 
 
 async def test_e_changes_the_learning_rate_of_the_training_run(make_app):
@@ -33,6 +33,7 @@ async def test_e_changes_the_learning_rate_of_the_training_run(make_app):
         await pilot.press("end", "shift+home", *"0.02", "enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, LiveSettingsModal))
         assert run.settings["lr"] == 0.02
+        await wait_for(pilot, lambda: "lr 0.02" in text(app, "#setup"))  # the Train tab shows the value in use
         fake.release()
         await wait_for(pilot, lambda: tv.state == "finished")
         assert [(c.epoch, c.key, c.old, c.new) for c in fake.changes] == [(3, "lr", 0.1, 0.02)]

@@ -101,6 +101,7 @@ class RunController:
         # The run's learning rate, momentum, weight decay and L1 as last known: the preset's, then each
         # change asked for, each change the trainer reports, and the lr of every epoch (a schedule moves it).
         self.settings: dict[str, float | None] = {}
+        self.changed: set[str] = set()  # the settings changed while this run trained
 
     def listen(self, listener: MessagePump) -> None:
         if listener not in self.listeners:
@@ -141,13 +142,16 @@ class RunController:
         t = preset.training
         momentum = t.momentum if t.momentum is not None else DEFAULT_MOMENTUM.get(t.optimizer)
         self.settings = {"lr": t.lr, "momentum": momentum, "weight_decay": t.weight_decay, "l1": t.l1}
+        self.changed = set()
         if resume_dir is not None:  # a resumed run goes on with the values it was changed to
             from nn_tui.core.run.changes import read_changes
 
             try:
-                self.settings.update({c["key"]: c["new"] for c in read_changes(resume_dir)})
+                earlier = {c["key"]: c["new"] for c in read_changes(resume_dir)}
             except UserError:
-                pass
+                earlier = {}
+            self.settings.update(earlier)
+            self.changed.update(earlier)
         self._set_state("starting")
         self._post(lambda: self.Progressed(self, [], force=True))
         self.worker = self.app.run_worker(
@@ -187,6 +191,7 @@ class RunController:
         for key, value in values.items():
             self.control.request_change(key, value)
             self.settings[key] = value
+            self.changed.add(key)
 
     def stop(self) -> None:
         if self.control is not None and self.active:
@@ -285,6 +290,7 @@ class RunController:
                         self._post(lambda: self.StateChanged(self))
                 elif isinstance(event, SettingChanged):
                     self.settings[event.key] = event.new
+                    self.changed.add(event.key)
                 elif isinstance(event, RunFinished):
                     self._post(lambda e=event: self.Finished(self, e))
                 elif isinstance(event, RunError) and h.started is None:
