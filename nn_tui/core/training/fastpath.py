@@ -232,10 +232,3 @@ def mode_matters(model: nn.Module) -> bool:
     stateless = (nn.Sequential, nn.Linear, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU, nn.SiLU, nn.LeakyReLU,
                  nn.Identity)
     return any(type(m) not in stateless for m in model.modules())
-
-
-def l1_penalty(weights: list[torch.Tensor]) -> torch.Tensor:
-    """Σ|w| over the given weight tensors, one tensor (no host sync)."""
-    import torch
-
-    return torch.stack([w.abs().sum() for w in weights]).sum()

@@ -19,7 +19,7 @@ from nn_tui.core.preset import Preset
 from nn_tui.core.training.callbacks import Callback, Callbacks, EventCallback
 from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress, TrainerControl
 from nn_tui.core.training.live import apply_due_changes
-from nn_tui.core.training.fastpath import l1_penalty, mode_matters, optimizer_step, plain_forward, plain_loss
+from nn_tui.core.training.fastpath import mode_matters, optimizer_step, plain_forward, plain_loss
 from nn_tui.core.training.scoring import EVAL_CHUNK, chunked_scores, metric_target, whole_set_scores
 from nn_tui.core.training.state import TrainState
 
@@ -382,3 +382,10 @@ class Trainer:
             f"the loss became NaN or infinite in epoch {epoch}: the learning rate ({lr:g}) is probably too high; "
             f"try {lr / 10:g}. The weights from the last finite epoch ({self.state.epoch}) were kept."
         )
+
+
+def l1_penalty(weights: list[torch.Tensor]) -> torch.Tensor:
+    """Σ|w| over the given weight tensors, as one tensor (no host sync)."""
+    import torch
+
+    return torch.stack([w.abs().sum() for w in weights]).sum()
