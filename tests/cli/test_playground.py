@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -54,6 +58,15 @@ def test_a_perceptron_with_squared_inputs_solves_circles(nn_tui, tmp_path):
     assert tuple(tensors["0.weight"].shape) == (1, 4)  # x1, x2, x1^2, x2^2 -> one logit
     _, plain = _run(nn_tui, tmp_path, "--set", "model.layers=[]", "--set", "expect={}")
     assert plain["final"]["val_accuracy"] < 0.7  # the same perceptron on x1, x2 alone cannot
+
+    # The exported script computes the same squares and solves it too, with numpy and torch alone.
+    assert nn_tui("export", crossed_dir, "--output", tmp_path / "train.py").returncode == 0
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "train.py"], capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    final = re.search(r"Final: val_loss [\d.]+, val_accuracy ([\d.]+)", done.stdout)
+    assert final and float(final.group(1)) >= 0.95, done.stdout
 
 
 def test_extra_features_are_part_of_what_a_run_is(nn_tui, tmp_path):
