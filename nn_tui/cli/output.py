@@ -8,7 +8,16 @@ import sys
 from typing import Any
 
 from nn_tui.core.datasets import metric_for
-from nn_tui.core.training import Callback, EpochEnd, RunError, RunFinished, RunStarted, StepProgress, TrainState
+from nn_tui.core.training import (
+    Callback,
+    EpochEnd,
+    RunError,
+    RunFinished,
+    RunStarted,
+    SettingChanged,
+    StepProgress,
+    TrainState,
+)
 from nn_tui.core.run.runner import PreparedRun, Run
 
 FILE_WIDTH = 10_000  # columns when stdout is not a terminal: lines are as long as they need to be
@@ -48,6 +57,10 @@ class JsonReporter(Reporter):
 
     def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
         self._emit({"event": "epoch", **event.row(), "samples_per_sec": event.samples_per_sec})
+
+    def on_setting_change(self, state: TrainState, event: SettingChanged) -> None:
+        """A change made while training (replayed from changes.csv when a run is resumed)."""
+        self._emit({"event": "change", **event.row()})
 
     def finish(self, finished: RunFinished, run: Run) -> None:
         self._emit(

@@ -49,7 +49,11 @@ def parse_field_text(field: Field, text: str) -> Any:
         try:
             value = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:
-            raise InputRefused(f"expected {field.describe()}, e.g. [1, 2]") from None
+            if field.item_type is not str:
+                raise InputRefused(f"expected {field.describe()}, e.g. [1, 2]") from None
+            # Words need no quotes: `x1^2, x2^2` or `[x1^2, x2^2]`.
+            words = (w.strip().strip("\"'").strip() for w in text.removeprefix("[").removesuffix("]").split(","))
+            value = [w for w in words if w]
     else:
         value = text
     try:
@@ -67,5 +71,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}" if abs(value) >= 1e-4 or value == 0 else repr(value)
     if isinstance(value, list):
+        if not value:
+            return ""
         return "[" + ", ".join(format_value(v) for v in value) + "]"
     return str(value)

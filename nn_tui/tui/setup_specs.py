@@ -30,6 +30,7 @@ TRAINING_LABELS = {
     "lr": "learning rate",
     "momentum": "momentum",
     "weight_decay": "weight decay",
+    "l1": "L1",
     "epochs": "epochs",
     "scheduler": "lr schedule",
     "grad_clip": "grad clip",
@@ -39,7 +40,7 @@ TRAINING_LABELS = {
 }
 
 # What 0 means, beside the fields where 0 is not a number of things.
-ZERO_MEANS = {"grad_clip": "off", "early_stopping": "off", "threads": "default: 1"}
+ZERO_MEANS = {"l1": "off", "grad_clip": "off", "early_stopping": "off", "threads": "default: 1"}
 
 
 def valid_losses(task: str | None, n_classes: int | None) -> tuple[str, ...]:
@@ -104,6 +105,11 @@ def data_specs(preset: Preset, info: DatasetInfo) -> list[FieldSpec]:
         elif field.choices:
             choices = [(c, c) for c in field.choices]
         specs.append(FieldSpec(field.name, field, value, field.name.replace("_", " "), choices, tooltip=field.help or None))
+    from nn_tui.core.datasets.crosses import allowed_words
+
+    allowed = allowed_words(info.known_features(preset.data.options))
+    specs.append(FieldSpec("extra_features", _DATA["extra_features"], list(preset.data.extra_features), "extra inputs",
+                           tooltip=f"feature crosses added as inputs, comma-separated; allowed: {allowed}"))
     specs.append(FieldSpec("test_fraction", _DATA["test_fraction"], preset.data.test_fraction, "test split"))
     specs.append(FieldSpec("batch_size", _DATA["batch_size"], preset.data.batch_size, "batch size"))
     specs.append(FieldSpec("seed", _TOP["seed"], preset.seed, "seed"))

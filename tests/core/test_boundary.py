@@ -79,3 +79,22 @@ def test_multiclass_grid_and_eval_mode_is_restored():
     assert ((grid.confidence >= 1 / 3 - 1e-6) & (grid.confidence <= 1)).all()
     again = boundary_grid(model, Extent(-2, 2, -2, 2), 30, 20, "cross_entropy")
     assert np.array_equal(grid.classes, again.classes)  # eval mode: dropout off, deterministic
+
+
+def test_with_feature_crosses_the_boundary_is_drawn_on_the_plane_of_the_two_features():
+    """A perceptron on circles with x1^2 and x2^2: its boundary over (x1, x2) is the ring, and each training
+    point lies in a cell of its own class."""
+    from nn_tui.core.inspection.insight import compute_views, insight_data, InsightSnapshot
+    from nn_tui.core.preset import load_preset, resolve_preset_path
+
+    run = Run(prepare_run(load_preset(resolve_preset_path("circles_crosses"))), out_dir=None)
+    assert run.execute().best["val_accuracy"] >= 0.95
+    data = insight_data(run.state)
+    assert data.has_boundary and data.extra_features == ("x1^2", "x2^2") and data.n_features == 4
+    snapshot = InsightSnapshot(run.state.epoch, run.state.global_step, True, run.trainer.model.eval(), None, data)
+    grid = compute_views(snapshot, 80, 40, confusion=False).boundary
+    cells = [grid.cell_of(float(x), float(y)) for x, y in data.points_X[:, :2]]
+    agree = np.mean([grid.classes[r, c] == label for (c, r), label in zip(cells, data.points_y)])
+    assert agree >= 0.95
+    centre, corner = grid.cell_of(0.0, 0.0), (0, 0)  # the inner class in the middle, the outer one far out
+    assert grid.classes[centre[1], centre[0]] != grid.classes[corner[1], corner[0]]

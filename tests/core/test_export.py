@@ -145,3 +145,27 @@ def test_the_exported_script_runs_and_solves_xor(xor_run, tmp_path):
     assert "Predictions: [0, 1, 1, 0]" in done.stdout
     summary = json.loads((xor_run / "summary.json").read_text())
     assert float(final.group(1)) == pytest.approx(summary["final"]["val_loss"], abs=5e-4)  # comparable to nn-tui's
+
+
+def test_the_script_adds_the_l1_penalty_to_the_loss():
+    preset = parse_preset({"data": {"dataset": "xor"}, "model": {"layers": [{"units": 4}]},
+                           "training": {"l1": 0.001, "epochs": 2}})
+    data = load_dataset("xor", {}, 0, 0.2)
+    source = training_script(resolve_preset(preset, data))
+    assert "L1 = 0.001" in source and "(loss + L1 * penalty).backward()" in source
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(source, "train.py", "exec"), namespace)  # noqa: S102 - our own script, 2 epochs
+    assert namespace["penalty"].item() > 0
+
+
+def test_the_script_computes_the_same_extra_features():
+    preset = parse_preset({"data": {"dataset": "moons", "extra_features": ["x1^2", "x1*x2", "sin(x2)"]},
+                           "model": {"layers": []}})
+    data = load_dataset("moons", {}, 0, 0.2, None, preset.data.extra_features)
+    assert data.n_features == 5 and data.feature_names[2:] == ["x1^2", "x1*x2", "sin(x2)"]
+    source = training_script(resolve_preset(preset, data))
+    assert "nn.Linear(5, 1)" in source
+    namespace: dict = {}
+    exec(compile(source.split("# 2. Model")[0], "train.py", "exec"), namespace)  # noqa: S102 - our own script
+    assert np.array_equal(namespace["X_train"].numpy(), data.X_train)
+    assert np.array_equal(namespace["X_test"].numpy(), data.X_test)

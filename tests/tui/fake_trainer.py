@@ -13,7 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nn_tui.core.datasets import CLASSIFICATION, get_dataset_info, metric_for
-from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress, TrainerControl
+from nn_tui.core.training.events import (
+    EpochEnd,
+    Event,
+    RunFinished,
+    RunStarted,
+    SettingChanged,
+    StepProgress,
+    TrainerControl,
+)
 from nn_tui.core.preset import Preset
 
 
@@ -70,6 +78,11 @@ class FakeTrainer:
         status, message = "completed", f"trained {epochs} epochs"
         seconds = 0.0
         epoch = 0
+        # Settings changed while training (TrainerControl.request_change) apply from the next step, as in the
+        # real trainer: reported as SettingChanged, and the lr goes into each later EpochEnd.
+        settings = {"lr": preset.training.lr, "momentum": preset.training.momentum or 0.0,
+                     "weight_decay": preset.training.weight_decay, "l1": preset.training.l1}
+        self.changes: list[SettingChanged] = []
         for epoch in range(1, epochs + 1):
             stop = False
             for step in range(1, steps + 1):
@@ -80,6 +93,13 @@ class FakeTrainer:
                 if control.stop_requested:
                     stop = True
                     break
+                if control.changes_pending:
+                    done = (epoch - 1) * steps + step - 1
+                    for key, value in control.due_changes(done):
+                        change = SettingChanged(epoch, step - 1, done, key, settings[key], value)
+                        settings[key] = value
+                        self.changes.append(change)
+                        on_event(change)
                 if self.epoch_seconds:
                     time.sleep(self.epoch_seconds / steps)
                 running = self.loss(epoch - 1 + step / steps)
@@ -96,7 +116,7 @@ class FakeTrainer:
             seconds = epoch * 0.5
             train = self.loss(epoch)
             value = min(1.0, 0.5 + 0.5 * (1 - math.exp(-epoch / 4)))
-            on_event(EpochEnd(epoch, epochs, train, train * 1.1, metric, value, preset.training.lr, 1000.0, seconds, epoch * steps))
+            on_event(EpochEnd(epoch, epochs, train, train * 1.1, metric, value, settings["lr"], 1000.0, seconds, epoch * steps))
             self.epochs_run = epoch
             control.epoch_done()
             if epoch == self.hold_after:

@@ -41,6 +41,8 @@ class Dataset:
     # True where there is nothing to hold out (AND/OR/XOR truth tables): validation uses the training rows.
     validation_on_train: bool = False
     source: str = ""
+    # The last columns are feature crosses computed from the others ("x1^2", ...; nn_tui.core.datasets.crosses).
+    extra_features: list[str] = field(default_factory=list)
 
     @property
     def n_features(self) -> int:
@@ -75,6 +77,13 @@ class DatasetInfo:
     label_names: tuple[str, ...] | None = None  # classification sets whose classes are known before loading
     # Options that are file or folder paths: relative ones resolve against the preset's folder.
     path_options: tuple[str, ...] = ()
+
+    def known_features(self, options: dict[str, Any]) -> int | None:
+        """How many features loading will give, when the registry and options tell (None: only loading can)."""
+        if self.features is not None:
+            return self.features
+        sizes = {f.name: f.default for f in self.options}
+        return options.get("features", sizes["features"]) if "features" in sizes else None
 
     def check_options(self, options: dict[str, Any], *, source: str | None) -> None:
         if self.extra_check is not None:
@@ -129,11 +138,15 @@ def get_dataset_info(name: str, *, source: str | None = None, key: str | None = 
         ) from None
 
 
-def load_dataset(name: str, options: dict[str, Any], seed: int, test_fraction: float, base_dir: Path | None = None) -> Dataset:
+def load_dataset(name: str, options: dict[str, Any], seed: int, test_fraction: float, base_dir: Path | None = None,
+                 extra_features: list[str] | tuple[str, ...] = ()) -> Dataset:
+    """Load a dataset, then append its extra inputs (feature crosses, nn_tui.core.datasets.crosses)."""
+    from nn_tui.core.datasets.crosses import with_crosses
+
     info = get_dataset_info(name)
     full = info.option_defaults()
     full.update(options)
-    return info.loader(full, seed, test_fraction, base_dir)
+    return with_crosses(info.loader(full, seed, test_fraction, base_dir), extra_features)
 
 
 # ---------------------------------------------------------------- helpers for loaders

@@ -198,4 +198,17 @@ y = np.array([CLASS_NAMES.index(v) for v in columns[TARGET]], dtype=np.int64)'''
     return [SPLIT_CODE, STANDARDIZE_CODE]
 
 
+def crosses_code(preset: Preset, out: Script) -> list[str]:
+    """Code that appends the preset's extra inputs (feature crosses) to X_train and X_test, as nn-tui does."""
+    from nn_tui.core.datasets.crosses import add_crosses
+
+    names = preset.data.extra_features
+    if not names:
+        return []
+    out.add()
+    out.add(f"EXTRA_FEATURES = {list(names)!r}  # extra inputs computed from the features (feature crosses)")
+    out.add("X_train, X_test = add_crosses(X_train, EXTRA_FEATURES), add_crosses(X_test, EXTRA_FEATURES)")
+    return ["\n" + inspect.getsource(add_crosses)]
+
+
 # ---------------------------------------------------------------- model, loss, optimizer

@@ -204,7 +204,10 @@ def export_script(run: LoadedRun, path: Path) -> None:
     from nn_tui.core.export.script import training_script
     from nn_tui.core.fileio import atomic_write_text
 
-    atomic_write_text(path, training_script(run.preset, run_id=run.run_id, summary=run.summary, filename=path.name))
+    from nn_tui.core.run.changes import read_changes
+
+    atomic_write_text(path, training_script(run.preset, run_id=run.run_id, summary=run.summary, filename=path.name,
+                                            changes=read_changes(run.path)))
 
 
 def export_onnx(run: LoadedRun, path: Path) -> None:

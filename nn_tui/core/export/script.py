@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nn_tui.core.datasets import CLASSIFICATION, get_dataset_info, metric_for
-from nn_tui.core.export.data_code import IMAGE_CLASSES, Script, data_code, num
+from nn_tui.core.export.data_code import IMAGE_CLASSES, Script, crosses_code, data_code, num
 from nn_tui.core.preset import Preset
 from nn_tui.core.run.rundir import summary_metric
 from nn_tui.core.preset.choices import ACTIVATIONS, DEFAULT_MOMENTUM, LOSSES, OPTIMIZERS, scheduler_for
@@ -88,6 +88,7 @@ def training_script(
     run_id: str | None = None,
     summary: dict[str, Any] | None = None,
     filename: str = "train.py",
+    changes: list[dict[str, Any]] | None = None,
 ) -> str:
     """The Python source of a standalone script that recreates the data, the network and the training of a
     (fully resolved) preset."""
@@ -100,11 +101,12 @@ def training_script(
     options.update(preset.data.options)
     t = preset.training
     if preset.data.dataset in IMAGE_CLASSES:  # not loaded here: that could mean a download
-        n_features, task, n_classes, n_targets = 784, CLASSIFICATION, 10, 1
+        n_features, task, n_classes, n_targets = 784 + len(preset.data.extra_features), CLASSIFICATION, 10, 1
         subset = int(options.get("train_subset") or 0)
         n_train = subset if 0 < subset < 60000 else 60000
     else:
-        data = load_dataset(preset.data.dataset, options, preset.seed, preset.data.test_fraction, preset.base_dir)
+        data = load_dataset(preset.data.dataset, options, preset.seed, preset.data.test_fraction, preset.base_dir,
+                            preset.data.extra_features)
         n_features, task, n_classes, n_targets = data.n_features, data.task, data.n_classes, data.n_targets
         n_train = len(data.X_train)
     loss = t.loss or default_loss(task, n_classes)
@@ -114,6 +116,7 @@ def training_script(
 
     body = Script()
     helpers, uses_math = data_code(preset, body, options)
+    helpers += crosses_code(preset, body)
 
     s = Script()
     title = preset.name + (f": {preset.description}" if preset.description else "")
@@ -123,6 +126,11 @@ def training_script(
     s.add(f"in plain PyTorch. Run it with: python {filename}")
     for line in _stated_result(preset, summary):
         s.add(line)
+    if changes:  # made while the run trained (its changes.csv); the script keeps the preset's values
+        s.add("While it trained, these settings were changed (its changes.csv); this script keeps the starting")
+        s.add("values throughout:")
+        for c in changes:
+            s.add(f"  {c['key']} {c['old']:g} -> {c['new']:g} before step {c['step']} of epoch {c['epoch']}")
     s.add('"""')
     s.add()
     imports = sorted(i for i in body.imports if i.startswith("import "))
@@ -143,6 +151,8 @@ def training_script(
     s.add(f"LEARNING_RATE = {num(t.lr)}")
     if preset.data.dataset not in ("and", "or", "xor") and preset.data.dataset not in IMAGE_CLASSES:
         s.add(f"TEST_FRACTION = {num(preset.data.test_fraction)}")
+    if t.l1:
+        s.add(f"L1 = {num(t.l1)}  # L1 penalty: pushes unneeded weights to zero")
     if t.grad_clip:
         s.add(f"GRAD_CLIP = {num(t.grad_clip)}  # largest gradient norm allowed")
     if t.early_stopping:
@@ -214,10 +224,15 @@ def training_script(
     s.add("print_every = max(1, EPOCHS // 10)")
     s.add("for epoch in range(1, EPOCHS + 1):")
     s.add("    model.train()  # training mode: dropout on, batch norm learns the batch statistics")
-    step = [
-        "optimizer.zero_grad()  # clear the previous gradients",
-        "loss.backward()  # backpropagation: the gradient of the loss for every weight",
-    ]
+    step = ["optimizer.zero_grad()  # clear the previous gradients"]
+    if t.l1:
+        step += [
+            "# L1 regularisation: the sum of |w| over the Linear layers' weights joins the loss (biases are spared)",
+            "penalty = sum(m.weight.abs().sum() for m in model.modules() if isinstance(m, nn.Linear))",
+            "(loss + L1 * penalty).backward()  # backpropagation of the data loss plus the penalty",
+        ]
+    else:
+        step.append("loss.backward()  # backpropagation: the gradient of the loss for every weight")
     if t.grad_clip:
         step.append("torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)")
     step.append("optimizer.step()  # gradient descent: move every weight against its gradient")

@@ -84,15 +84,19 @@ def class_probabilities(logits, loss: str):
 
 
 def boundary_grid(
-    model: nn.Module, extent: Extent, cols: int, rows: int, loss: str, *, device: str = "cpu"
+    model: nn.Module, extent: Extent, cols: int, rows: int, loss: str, *, device: str = "cpu",
+    extra_features: tuple[str, ...] = (),
 ) -> BoundaryGrid:
-    """Predict every cell of the grid in one batched forward pass (eval mode, no autograd)."""
+    """Predict every cell of the grid in one batched forward pass (eval mode, no autograd). With feature crosses,
+    each cell's extra inputs are computed from its (x1, x2) as the data's were."""
     import torch
+
+    from nn_tui.core.datasets.crosses import add_crosses
 
     cols, rows = max(1, int(cols)), max(1, int(rows))
     if cols * rows > MAX_CELLS:
         raise ValueError(f"a {cols}x{rows} grid is larger than {MAX_CELLS} cells")
-    points = torch.from_numpy(grid_points(extent, cols, rows)).to(device)
+    points = torch.from_numpy(add_crosses(grid_points(extent, cols, rows), extra_features)).to(device)
     was_training = model.training
     model.eval()
     try:

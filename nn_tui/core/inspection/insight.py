@@ -45,6 +45,12 @@ class InsightData:
     extent: Extent | None  # the input plane shown, for 2-feature data
     gate: str | None  # "and" / "or" / "xor" for the truth-table datasets
     hidden_layers: int
+    extra_features: tuple[str, ...] = ()  # inputs computed from the plane's two features (x1^2 ...), last
+
+    @property
+    def plane_features(self) -> int:
+        """The features the inputs are computed from (all of them, when there are no feature crosses)."""
+        return self.n_features - len(self.extra_features)
 
     @property
     def n_features(self) -> int:
@@ -56,7 +62,7 @@ class InsightData:
 
     @property
     def has_boundary(self) -> bool:
-        return self.is_classification and self.n_features == 2
+        return self.is_classification and self.plane_features == 2
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ def insight_data(state: TrainState, points: int = POINTS) -> InsightData:
     if len(vX) > CONFUSION_ROWS:
         idx = np.sort(rng.choice(len(vX), CONFUSION_ROWS, replace=False))
         vX, vy = vX[idx], vy[idx]
-    extent = data_extent(data.X_train) if data.n_features == 2 else None
+    extent = data_extent(data.X_train) if data.n_features - len(data.extra_features) == 2 else None
     return InsightData(
         dataset=data.name,
         task=data.task,
@@ -103,6 +109,7 @@ def insight_data(state: TrainState, points: int = POINTS) -> InsightData:
         extent=extent,
         gate=data.name if data.name in GATES and data.n_features == 2 else None,
         hidden_layers=len(state.preset.layers),
+        extra_features=tuple(data.extra_features),
     )
 
 
@@ -164,7 +171,7 @@ def compute_views(snapshot: InsightSnapshot, cols: int = 0, rows: int = 0, *, co
     d = snapshot.data
     grid = None
     if d.has_boundary and d.extent is not None and cols > 0 and rows > 0:
-        grid = boundary_grid(snapshot.model, d.extent, cols, rows, d.loss)
+        grid = boundary_grid(snapshot.model, d.extent, cols, rows, d.loss, extra_features=d.extra_features)
     truth = truth_table(snapshot.model, d.gate, d.loss, d.hidden_layers) if d.gate else None
     matrix = None
     if confusion and d.is_classification and len(d.val_X):

@@ -36,6 +36,8 @@ DATA_FIELDS = (
     Field("dataset", str, None, help="dataset name, see `nn-tui datasets`"),
     Field("test_fraction", float, 0.2, min=0.0, max=0.9, help="held-out share used for validation metrics"),
     Field("batch_size", int, 32, min=0, max=10_000_000, help="samples per step; 0 = full batch"),
+    Field("extra_features", list, None, item_type=str,
+          help='extra inputs computed from the features: "x1^2", "x1*x2", "sin(x1)" ...'),
 )
 LAYER_FIELDS = (
     Field("units", int, None, min=1, max=MAX_UNITS, help="neurons in the layer"),
@@ -49,6 +51,8 @@ TRAINING_FIELDS = (
     Field("lr", float, 0.01, min=0.0, max=100.0, min_exclusive=True, help="learning rate"),
     Field("momentum", float, None, min=0.0, max=0.999, help="sgd/momentum/rmsprop only; default 0.9 for momentum"),
     Field("weight_decay", float, 0.0, min=0.0, max=10.0),
+    Field("l1", float, 0.0, min=0.0, max=10.0,
+          help="L1 penalty: l1 × the sum of |weight| over the Linear layers' weights is added to the loss; 0 = off"),
     Field("epochs", int, 100, min=1, max=10_000_000),
     Field("scheduler", str, "none", choices=SCHEDULERS),
     Field("grad_clip", float, 0.0, min=0.0, max=1e6, help="max gradient norm, 0 = off"),
@@ -82,6 +86,7 @@ class DataSpec:
     test_fraction: float = 0.2
     batch_size: int = 32
     options: dict[str, Any] = field(default_factory=dict)  # dataset-specific keys (samples, noise, ...)
+    extra_features: list[str] = field(default_factory=list)  # feature crosses (nn_tui.core.datasets.crosses)
 
 
 @dataclass
@@ -91,6 +96,7 @@ class TrainingSpec:
     lr: float = 0.01
     momentum: float | None = None
     weight_decay: float = 0.0
+    l1: float = 0.0
     epochs: int = 100
     scheduler: str = "none"
     grad_clip: float = 0.0
@@ -135,6 +141,7 @@ def check_device(value: str, *, source: str | None) -> str:
 def parse_preset(raw: dict[str, Any], *, source: str | None = None, default_name: str = "preset") -> Preset:
     """Validate a preset given as a TOML-shaped dict. Raises UserError naming the source and key."""
     from nn_tui.core.datasets import get_dataset_info
+    from nn_tui.core.datasets.crosses import check_crosses
 
     if not isinstance(raw, dict):
         raise UserError("a preset must be a TOML table", source=source)
@@ -167,7 +174,8 @@ def parse_preset(raw: dict[str, Any], *, source: str | None = None, default_name
     )
     options = {k: v for k, v in options.items() if v is not None}
     info.check_options(options, source=source)
-    data = DataSpec(common["dataset"], common["test_fraction"], common["batch_size"], options)
+    extra = check_crosses(common["extra_features"] or [], info.known_features(options), source=source)
+    data = DataSpec(common["dataset"], common["test_fraction"], common["batch_size"], options, extra)
 
     model_raw = raw.get("model", {})
     if not isinstance(model_raw, dict):

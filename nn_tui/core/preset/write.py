@@ -21,10 +21,13 @@ def preset_to_dict(preset: Preset) -> dict[str, Any]:
         "test_fraction": preset.data.test_fraction,
         "batch_size": preset.data.batch_size,
     }
+    if preset.data.extra_features:  # left out when none, so older presets and run definitions read the same
+        data["extra_features"] = list(preset.data.extra_features)
     data.update(preset.data.options)
     out["data"] = data
     out["model"] = {"layers": [asdict(layer) for layer in preset.layers]}
-    out["training"] = {k: v for k, v in asdict(preset.training).items() if v is not None}
+    # l1 = 0 is left out, so presets and run definitions from before it existed read the same.
+    out["training"] = {k: v for k, v in asdict(preset.training).items() if v is not None and not (k == "l1" and v == 0)}
     if preset.expect:
         out["expect"] = dict(preset.expect)
     return out

@@ -127,6 +127,7 @@ def capture(
         "best": sd["best"],
         "best_val_loss": sd["best_val_loss"],
         "epochs_without_improvement": sd["epochs_without_improvement"],
+        "l1": sd.get("l1", 0.0),
         "within_epoch": partial,
         "optimizer": {"param_groups": opt["param_groups"], "values": opt_values},
         "scheduler": sd["scheduler"],
@@ -255,6 +256,7 @@ class Checkpoint:
             "scheduler": s.get("scheduler"),
             "rng": rng,
             **{k: s[k] for k in ("epoch", "global_step", "final", "best", "best_val_loss", "epochs_without_improvement")},
+            "l1": s.get("l1"),
             "within_epoch": None if part is None else {**part, "loss_sum": self.tensors["within_epoch.loss_sum"]},
         }
 

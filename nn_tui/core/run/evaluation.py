@@ -28,7 +28,9 @@ def evaluate_run(run_dir: str | Path, data_preset: Preset | None = None) -> dict
     weights = run_dir / WEIGHTS_FILE
     preset = load_preset(run_dir / PRESET_FILE)
     spec = data_preset or preset
-    data = load_dataset(spec.data.dataset, spec.data.options, spec.seed, spec.data.test_fraction, spec.base_dir)
+    # The model's inputs are the run's: its extra features are computed from whichever data it is scored on.
+    data = load_dataset(spec.data.dataset, spec.data.options, spec.seed, spec.data.test_fraction, spec.base_dir,
+                        preset.data.extra_features)
     loss = preset.training.loss or default_loss(data.task, data.n_classes)
     try:
         check_loss_for_task(loss, data.task, source=str(run_dir / PRESET_FILE))

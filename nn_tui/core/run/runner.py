@@ -15,6 +15,7 @@ from nn_tui.core.datasets import Dataset, absolute_path_options, load_dataset, m
 from nn_tui.core.errors import UserError
 from nn_tui.core.fileio import describe_os_error
 from nn_tui.core.run.checkpoint import Checkpoint, Checkpointer
+from nn_tui.core.run.changes import ChangesWriter, replay_after
 from nn_tui.core.training.callbacks import Callback, Callbacks, EventCallback
 from nn_tui.core.training.events import Event, RunError, RunFinished, RunStarted, TrainerControl
 from nn_tui.core.training.state import TrainState
@@ -76,7 +77,8 @@ def prepare_run(preset: Preset, *, source: str | None = None) -> PreparedRun:
     check_data_fits(preset, source=source)  # before loading: a dataset too big for memory fails with a number
     try:
         data = load_dataset(
-            preset.data.dataset, preset.data.options, preset.seed, preset.data.test_fraction, preset.base_dir
+            preset.data.dataset, preset.data.options, preset.seed, preset.data.test_fraction, preset.base_dir,
+            preset.data.extra_features,
         )
     except UserError as exc:
         if exc.source is None and source is not None:  # loaders do not know the preset's file name
@@ -160,7 +162,7 @@ class Run:
                 extra_state=lambda: self.callbacks.state_dicts(),
             )
             # The metrics row first, so a checkpoint never runs ahead of metrics.csv.
-            own = [MetricsWriter(self.run_dir), self.checkpoints]
+            own = [MetricsWriter(self.run_dir), ChangesWriter(self.run_dir.path), self.checkpoints]
         extra = [EventCallback(on_event)] if on_event is not None else []
         self.callbacks = Callbacks(self.state, [*own, *callbacks, *extra])
 
@@ -272,6 +274,7 @@ class Run:
         self.checkpoints.prepare()
         if self.resuming:
             rd.truncate_metrics(self.state.epoch)
+            replay_after(rd.path, self.state.global_step, self.control)
         rd.write_preset(self.prepared.preset)
         rd.open_metrics(self.trainer.metric)
         rd.write_summary(self._summary("running", "training", None))

@@ -8,6 +8,7 @@ from nn_tui.core.training.events import (
     RunError,
     RunFinished,
     RunStarted,
+    SettingChanged,
     StepProgress,
     TrainerControl,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "RunError",
     "RunFinished",
     "RunStarted",
+    "SettingChanged",
     "StepProgress",
     "Throttle",
     "TrainState",

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from nn_tui.core.training.events import EpochEnd, Event, RunError, RunFinished, RunStarted, StepProgress
+from nn_tui.core.training.events import EpochEnd, Event, RunError, RunFinished, RunStarted, SettingChanged, StepProgress
 from nn_tui.core.training.state import TrainState
 
 
@@ -27,6 +27,9 @@ class Callback:
 
     def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
         pass
+
+    def on_setting_change(self, state: TrainState, event: SettingChanged) -> None:
+        """A setting (learning rate, momentum, weight decay, L1) was changed while training."""
 
     def on_run_end(self, state: TrainState, event: RunFinished) -> None:
         pass
@@ -55,6 +58,9 @@ class EventCallback(Callback):
     def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
         self.fn(event)
 
+    def on_setting_change(self, state: TrainState, event: SettingChanged) -> None:
+        self.fn(event)
+
     def on_run_end(self, state: TrainState, event: RunFinished) -> None:
         self.fn(event)
 
@@ -63,7 +69,7 @@ class EventCallback(Callback):
 
 
 _HOOKS = {RunStarted: "on_run_start", StepProgress: "on_progress", EpochEnd: "on_epoch_end",
-          RunFinished: "on_run_end", RunError: "on_error"}
+          SettingChanged: "on_setting_change", RunFinished: "on_run_end", RunError: "on_error"}
 
 
 class Callbacks:

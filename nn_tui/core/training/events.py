@@ -62,6 +62,23 @@ class EpochEnd:
 
 
 @dataclass(frozen=True)
+class SettingChanged:
+    """A setting changed while training (TrainerControl.request_change), taking effect before the next step."""
+
+    epoch: int  # the epoch in progress (1-based)
+    step: int  # steps already done in that epoch
+    global_step: int  # steps done in the whole run when it took effect
+    key: str  # lr | momentum | weight_decay | l1
+    old: float
+    new: float
+
+    def row(self) -> dict[str, Any]:
+        """The changes.csv row."""
+        return {"epoch": self.epoch, "step": self.step, "global_step": self.global_step, "key": self.key,
+                "old": self.old, "new": self.new}
+
+
+@dataclass(frozen=True)
 class RunFinished:
     status: str  # completed | stopped | early_stopped | diverged | failed
     message: str
@@ -78,17 +95,35 @@ class RunError:
     traceback: str = ""
 
 
-Event = RunStarted | StepProgress | EpochEnd | RunFinished | RunError
+Event = RunStarted | StepProgress | EpochEnd | SettingChanged | RunFinished | RunError
 
 
 class TrainerControl:
-    """Thread-safe stop / pause / step-one-epoch flags, checked by the trainer every step."""
+    """Thread-safe stop / pause / step-one-epoch flags and setting changes, checked by the trainer every step."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._paused = False
         self._epoch_budget = 0  # epochs allowed to run while paused
+        self._changes: list[tuple[str, float, int | None]] = []  # (key, value, global step to apply at or None)
+        self.changes_pending = False  # read by the trainer every step: a plain attribute, no lock
+
+    def request_change(self, key: str, value: float, *, at_step: int | None = None) -> None:
+        """Set a training setting (nn_tui.core.training.live.LIVE_KEYS) before the next step, or, for a resumed
+        run replaying its changes.csv, before the step after `at_step` steps. Check values with
+        `nn_tui.core.training.live.check_live_change` first."""
+        with self._cond:
+            self._changes.append((key, float(value), at_step))
+            self.changes_pending = True
+
+    def due_changes(self, global_step: int) -> list[tuple[str, float]]:
+        """The changes to apply now, in the order they were asked for (trainer side)."""
+        with self._cond:
+            due = [(k, v) for k, v, at in self._changes if at is None or at <= global_step]
+            self._changes = [c for c in self._changes if c[2] is not None and c[2] > global_step]
+            self.changes_pending = bool(self._changes)
+        return due
 
     # caller side
     def request_stop(self) -> None:

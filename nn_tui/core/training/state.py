@@ -42,6 +42,9 @@ class TrainState:
     # Where in an epoch training stopped ({"epoch", "step", "seen", "loss_sum", "shuffle_state"}): set by a
     # stop in the middle of an epoch, and by loading a checkpoint written then; the trainer continues there.
     within_epoch: dict[str, Any] | None = None
+    # The L1 penalty now (the preset's, unless changed while training). The other settings that can change
+    # while training (lr, momentum, weight decay) live in the optimizer's param_groups, saved with it.
+    l1: float = 0.0
 
     @property
     def built(self) -> bool:
@@ -80,6 +83,7 @@ class TrainState:
             "best": self.best,
             "best_val_loss": self.best_val_loss,
             "epochs_without_improvement": self.epochs_without_improvement,
+            "l1": self.l1,
             "within_epoch": (
                 None if within is None else {k: within[k] for k in ("epoch", "step", "seen", "loss_sum")}
             ),
@@ -120,6 +124,8 @@ class TrainState:
         self.best = dict(state["best"])
         self.best_val_loss = float(state["best_val_loss"])
         self.epochs_without_improvement = int(state["epochs_without_improvement"])
+        if state.get("l1") is not None:  # checkpoints from before L1 existed have none
+            self.l1 = float(state["l1"])
         part = state.get("within_epoch")
         self.within_epoch = None
         if part is not None:

@@ -18,6 +18,7 @@ from nn_tui.core.model.build import build_model, loss_function, make_optimizer, 
 from nn_tui.core.preset import Preset
 from nn_tui.core.training.callbacks import Callback, Callbacks, EventCallback
 from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress, TrainerControl
+from nn_tui.core.training.live import apply_due_changes
 from nn_tui.core.training.fastpath import mode_matters, optimizer_step, plain_forward, plain_loss
 from nn_tui.core.training.scoring import EVAL_CHUNK, chunked_scores, metric_target, whole_set_scores
 from nn_tui.core.training.state import TrainState
@@ -99,6 +100,10 @@ class Trainer:
         self._loss = plain_loss(self.loss_name, self.loss_fn)
         self._mode_matters = mode_matters(self.model)
         self._pending: tuple[torch.Tensor, list[int]] | None = None
+        # L1 regularisation: l1 × Σ|w| over the Linear layers' weight matrices (not biases) joins the loss that is
+        # backpropagated; the reported losses stay the data's. Off (0): the step is exactly the plain one.
+        self.state.l1 = preset.training.l1  # a checkpoint loaded after this may set another (a change made live)
+        self._l1_weights = [m.weight for m in self.model.modules() if isinstance(m, torch.nn.Linear)]
 
     def _tensors(self, X, y) -> tuple[torch.Tensor, torch.Tensor]:
         import torch
@@ -221,6 +226,7 @@ class Trainer:
         X, y = self.X_train, self.y_train
         clip = self.preset.training.grad_clip
         params = self._params
+        l1, l1_weights = state.l1, self._l1_weights
         interval = self.progress_interval
         on_progress = self.callbacks.hooks(StepProgress)
         # Replays this epoch's order if stopped and resumed; a full-batch epoch draws nothing, so its
@@ -246,6 +252,9 @@ class Trainer:
                 paused_s += time.perf_counter() - p0
                 if control.stop_requested:
                     break
+            if control.changes_pending:  # lr, momentum, weight decay or L1 changed while training
+                apply_due_changes(state, control, self.callbacks.emit, epoch, step)
+                l1 = state.l1
             if perm is None:
                 xb, yb = X, y
             else:
@@ -258,7 +267,10 @@ class Trainer:
             pending = None
             for p in params:  # opt.zero_grad(set_to_none=True), minus its profiler hook
                 p.grad = None
-            loss.backward()
+            if l1:
+                (loss + l1 * l1_penalty(l1_weights)).backward()
+            else:
+                loss.backward()
             if clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, clip)
             opt_step()
@@ -370,3 +382,10 @@ class Trainer:
             f"the loss became NaN or infinite in epoch {epoch}: the learning rate ({lr:g}) is probably too high; "
             f"try {lr / 10:g}. The weights from the last finite epoch ({self.state.epoch}) were kept."
         )
+
+
+def l1_penalty(weights: list[torch.Tensor]) -> torch.Tensor:
+    """Σ|w| over the given weight tensors, as one tensor (no host sync)."""
+    import torch
+
+    return torch.stack([w.abs().sum() for w in weights]).sum()

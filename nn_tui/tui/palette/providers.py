@@ -27,6 +27,9 @@ class NNTuiCommands(CommandList):
         ]
         if run.active:
             out.append(("Stop training", screen.action_stop, "stop the run; it is saved as stopped (x)"))
+            if run.can_change_settings:
+                out.append(("Change learning rate, momentum, weight decay or L1…", screen.action_adjust,
+                            "while training, from the next step; the weights are kept (e)"))
             if run.state in ("starting", "training"):
                 out.append(("Pause training", screen.action_pause, "space"))
             if run.state == "paused":

@@ -1,5 +1,6 @@
 """The main screen's dataset probe: load the dataset being edited off the UI thread, a moment after the last
-edit, to learn its exact shape and draw the Data tab's preview. Mixed into MainScreen."""
+edit, to learn its exact shape and draw the Data tab's preview; and the network's inputs that shape gives
+(the features, then the extra ones computed from them). Mixed into MainScreen."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from pathlib import Path
 
 from textual import work
 
+from nn_tui.core.errors import UserError
 from nn_tui.tui.messages import DataProbed
 from nn_tui.tui.probe import needs_probe, probe
 from nn_tui.tui.setup_specs import DataShape, known_shape
 from nn_tui.tui.widgets.dataset_panel import DatasetPanel
+from nn_tui.tui.widgets.field_form import FieldForm
 
 PROBE_DELAY = 0.15  # seconds after the last edit
 
@@ -58,3 +61,22 @@ class DataProbe:
             panel.show_preview(None, f"{event.n_features} features: no 2-D preview")
         else:
             panel.show_preview(points)
+
+    def input_names(self) -> list[str] | None:
+        """The network's inputs by name: x1 ... xn, then the extra ones (x1^2 ...); None while n is unknown."""
+        if self.shape.n_features is None:
+            return None
+        return [f"x{i}" for i in range(1, self.shape.n_features + 1)] + list(self.preset.data.extra_features)
+
+    def _extra_features_fit(self, form: FieldForm | None, names: list[str]) -> bool:
+        """Whether the extra inputs exist for this dataset's features; if not, say so beside the field."""
+        from nn_tui.core.datasets.crosses import check_crosses
+
+        try:
+            check_crosses(names, self.shape.n_features)
+        except UserError as exc:
+            row = form.row("extra_features") if form is not None else None
+            if row is not None:
+                row.show_refused(exc.detail)
+            return False
+        return True

@@ -17,6 +17,7 @@ HELP = """\
   [b]x[/]            stop the run (it is saved as "stopped")
   [b]space[/]        pause / resume
   [b]n[/]            while paused: run exactly one more epoch
+  [b]e[/]            while training: change the learning rate, momentum, weight decay or L1 (weights kept)
   [b]r[/]            reset: clear the last run; while training, restart from fresh weights
   [b]l[/]            loss chart: linear / log scale
   [b]L[/]            learning-rate finder: sweep a copy of the network, plot the loss; [b]y[/] uses the suggestion

@@ -61,6 +61,8 @@ class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
         Binding("space", "pause", "Pause", id="run.pause"),
         Binding("space", "resume", "Resume", id="run.resume"),
         Binding("n", "step", "Step", id="run.step", tooltip="Run exactly one more epoch"),
+        Binding("e", "adjust", "Adjust", id="run.adjust",
+                tooltip="Change the learning rate, momentum, weight decay or L1 while training (weights kept)"),
         Binding("r", "reset", "Reset", id="run.reset", tooltip="Clear the run, or restart it from fresh weights"),
         Binding("l", "log_scale", "Log", id="chart.log", tooltip="Loss chart: linear / log scale"),
         Binding("L", "find_lr", "Find lr", id="tools.lr-find", show=False, tooltip="Learning-rate finder"),
@@ -175,7 +177,9 @@ class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
         return self.datasets[self.preset.data.dataset]
 
     # The data's shape, as known so far (self.shape).
-    n_features = property(lambda self: self.shape.n_features)
+    # The network's inputs: the dataset's features and the extra ones computed from them (feature crosses).
+    n_features = property(lambda self: None if self.shape.n_features is None
+                          else self.shape.n_features + len(self.preset.data.extra_features))
     n_classes = property(lambda self: self.shape.n_classes)
     data_task = property(lambda self: self.shape.task)
 
@@ -230,9 +234,9 @@ class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
         table = self.query_one_optional(LayerTable)
         if table is not None:
             table.set_io(self.n_features, n_out, loss)
-            self.query_one(LayerStack).update_summary(loss, self.data_task is not None)
+            self.query_one(LayerStack).update_summary(loss, self.data_task is not None, self.input_names())
         self.query_one(DatasetPanel).show_info(
-            self.dataset_info, self.n_features, self.n_classes, self.shape.split, self.shape.labels, self.data_task,
+            self.dataset_info, self.shape.n_features, self.n_classes, self.shape.split, self.shape.labels, self.data_task,
             samples=self.preset.data.options.get("samples"),
         )
 
@@ -260,8 +264,11 @@ class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
         if event.name == d.dataset or event.name not in self.datasets:
             return
         self._options_memory[d.dataset] = dict(d.options)
-        self.preset.data = DataSpec(event.name, d.test_fraction, d.batch_size, self._options_memory.get(event.name, {}))
+        self.preset.data = DataSpec(event.name, d.test_fraction, d.batch_size, self._options_memory.get(event.name, {}),
+                                    list(d.extra_features))
         self._set_shape_from_registry()
+        if not self._extra_features_fit(None, d.extra_features):  # the new dataset has fewer features
+            self.preset.data.extra_features = []
         if self.preset.training.loss is not None and self.preset.training.loss not in valid_losses(self.data_task, self.n_classes):
             self.preset.training.loss = None
         await self.query_one(DatasetPanel).show_options(data_specs(self.preset, self.dataset_info))
@@ -285,6 +292,12 @@ class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
         key, value = event.key, event.value
         if key == "seed":
             self.preset.seed = value
+        elif key == "extra_features":
+            value = value or []  # a blank field: none
+            if not self._extra_features_fit(event.form, value):
+                return
+            d.extra_features = value
+            self._shape_changed()
         elif key in ("test_fraction", "batch_size"):
             setattr(d, key, value)
         else:
@@ -328,7 +341,8 @@ class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
     @on(LayerTable.Changed)
     def _layers_changed(self, event: LayerTable.Changed) -> None:
         self.preset.layers = event.layers
-        self.query_one(LayerStack).update_summary(effective_loss(self.preset, self.data_task, self.n_classes), self.data_task is not None)
+        self.query_one(LayerStack).update_summary(effective_loss(self.preset, self.data_task, self.n_classes),
+                                                  self.data_task is not None, self.input_names())
         self._setup_changed()
 
     @on(TorchReady)

@@ -12,7 +12,7 @@ from nn_tui.core.preset import Preset
 
 
 class RunKeys:
-    RUN_ACTIONS = ("train", "stop", "pause", "resume", "step", "reset", "log_scale")
+    RUN_ACTIONS = ("train", "stop", "pause", "resume", "step", "adjust", "reset", "log_scale")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         run = self.run
@@ -25,6 +25,8 @@ class RunKeys:
             return state in ("starting", "training")
         if action in ("resume", "step"):
             return state == "paused"
+        if action == "adjust":
+            return run.can_change_settings
         if action == "reset":
             return run.history is not None
         if action == "log_scale":
@@ -93,6 +95,20 @@ class RunKeys:
 
     def action_step(self) -> None:
         self.run.step()
+
+    @work(exclusive=True, group="adjust")
+    async def action_adjust(self) -> None:
+        """Change the learning rate, momentum, weight decay or L1 of the run that is training (a modal)."""
+        from nn_tui.tui.screens.live_settings import LABELS, LiveSettingsModal
+
+        run = self.run
+        if not run.can_change_settings or run.run_preset is None:
+            return
+        changes = await self.app.push_screen_wait(LiveSettingsModal(run.run_preset.training, dict(run.settings)))
+        if changes and run.can_change_settings:
+            run.change_settings(changes)
+            words = ", ".join(f"{LABELS[key]} {value:g}" for key, value in changes.items())
+            self.notify(f"from the next step: {words}", title="Training settings changed", timeout=3)
 
     def action_log_scale(self) -> None:
         on_ = self.train_view.toggle_log_scale()

@@ -22,7 +22,16 @@ from textual.worker import Worker, WorkerState
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.preset import Preset
-from nn_tui.core.training.events import EpochEnd, Event, RunError, RunFinished, RunStarted, TrainerControl
+from nn_tui.core.preset.choices import DEFAULT_MOMENTUM
+from nn_tui.core.training.events import (
+    EpochEnd,
+    Event,
+    RunError,
+    RunFinished,
+    RunStarted,
+    SettingChanged,
+    TrainerControl,
+)
 from nn_tui.tui.training.history import RunHistory
 
 if TYPE_CHECKING:
@@ -89,6 +98,10 @@ class RunController:
         self._events: collections.deque = collections.deque()
         self._snapshot: InsightSnapshot | None = None  # the latest, set on the training thread
         self._paused_at: float | None = None
+        # The run's learning rate, momentum, weight decay and L1 as last known: the preset's, then each
+        # change asked for, each change the trainer reports, and the lr of every epoch (a schedule moves it).
+        self.settings: dict[str, float | None] = {}
+        self.changed: set[str] = set()  # the settings changed while this run trained
 
     def listen(self, listener: MessagePump) -> None:
         if listener not in self.listeners:
@@ -126,6 +139,19 @@ class RunController:
         self.history = RunHistory(epochs_total=preset.training.epochs)
         self.stepping = False
         self._paused_at = None
+        t = preset.training
+        momentum = t.momentum if t.momentum is not None else DEFAULT_MOMENTUM.get(t.optimizer)
+        self.settings = {"lr": t.lr, "momentum": momentum, "weight_decay": t.weight_decay, "l1": t.l1}
+        self.changed = set()
+        if resume_dir is not None:  # a resumed run goes on with the values it was changed to
+            from nn_tui.core.run.changes import read_changes
+
+            try:
+                earlier = {c["key"]: c["new"] for c in read_changes(resume_dir)}
+            except UserError:
+                earlier = {}
+            self.settings.update(earlier)
+            self.changed.update(earlier)
         self._set_state("starting")
         self._post(lambda: self.Progressed(self, [], force=True))
         self.worker = self.app.run_worker(
@@ -152,6 +178,20 @@ class RunController:
             self.control.step_epoch()
             self.stepping = True
             self._post(lambda: self.StateChanged(self))
+
+    @property
+    def can_change_settings(self) -> bool:
+        return self.control is not None and self.state in ("starting", "training", "paused")
+
+    def change_settings(self, values: dict[str, float]) -> None:
+        """Ask the training run to use these settings from its next step (checked beforehand with
+        nn_tui.core.training.live.check_live_change); the weights are kept."""
+        if not self.can_change_settings:
+            return
+        for key, value in values.items():
+            self.control.request_change(key, value)
+            self.settings[key] = value
+            self.changed.add(key)
 
     def stop(self) -> None:
         if self.control is not None and self.active:
@@ -243,9 +283,14 @@ class RunController:
             for event in events:
                 if isinstance(event, RunStarted) and self.state == "starting":
                     self._set_state("paused" if self.control is not None and self.control.paused else "training")
-                elif isinstance(event, EpochEnd) and self.stepping:
-                    self.stepping = False
-                    self._post(lambda: self.StateChanged(self))
+                elif isinstance(event, EpochEnd):
+                    self.settings["lr"] = event.lr
+                    if self.stepping:
+                        self.stepping = False
+                        self._post(lambda: self.StateChanged(self))
+                elif isinstance(event, SettingChanged):
+                    self.settings[event.key] = event.new
+                    self.changed.add(event.key)
                 elif isinstance(event, RunFinished):
                     self._post(lambda e=event: self.Finished(self, e))
                 elif isinstance(event, RunError) and h.started is None:

@@ -32,7 +32,16 @@ def wrap(text: str, width: int) -> list[str]:
 
 
 class DevicePanel(Readout):
+    _shown: tuple[DeviceReport | None, str | None] | None = None
+
+    def on_resize(self) -> None:
+        """The GPU note is wrapped to the panel's width: wrap it again once the width is known or changes
+        (whether the first reading came before the first layout or after used to depend on timing)."""
+        if self._shown is not None:
+            self.show(*self._shown)
+
     def show(self, report: DeviceReport | None, device: str | None) -> None:
+        self._shown = (report, device)
         # The device goes in the border title, so a short panel keeps its rows for the readings.
         self.border_title = f"device · {escape(device or 'auto')}"
         rows: list[tuple[str, str]] = []

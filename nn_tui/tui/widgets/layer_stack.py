@@ -117,7 +117,7 @@ class LayerStack(Vertical):
     def table(self) -> LayerTable:
         return self.query_one(LayerTable)
 
-    def update_summary(self, loss: str, task_known: bool) -> None:
+    def update_summary(self, loss: str, task_known: bool, input_names: list[str] | None = None) -> None:
         table = self.table
         total = table.total_parameters
         hidden = len(table.specs)
@@ -131,7 +131,7 @@ class LayerStack(Vertical):
         if total is None:
             diagram.show(None, message="the diagram appears once the dataset's shape is known")
         else:
-            diagram.show(architecture_picture(table.summary))
+            diagram.show(architecture_picture(table.summary, input_names))
 
     def hint(self, text: str) -> None:
         self.query_one("#layer-hint", Static).update(text)

@@ -36,6 +36,7 @@ class NetworkPicture:
     sizes: tuple[int, ...]  # inputs, hidden layers..., outputs
     titles: tuple[str, ...]
     weights: tuple[Any, ...] | None  # numpy (out, in) per link layer; None: not trained yet, links drawn alike
+    input_names: tuple[str, ...] | None = None  # written left of the input nodes when given (x1, x2, x1^2 ...)
 
     @property
     def drawable(self) -> bool:
@@ -58,14 +59,15 @@ def picture_of(model: Any, loss: str) -> NetworkPicture:
     return NetworkPicture(tuple(sizes), tuple(titles), weights)
 
 
-def architecture_picture(rows: list[LayerSummary]) -> NetworkPicture:
+def architecture_picture(rows: list[LayerSummary], input_names: list[str] | None = None) -> NetworkPicture:
     """The network being built (the Network tab's layer rows), before it has any weights."""
     sizes = tuple(row.units for row in rows)
     titles = [f"in {sizes[0]}"] + [
         f"out {row.units} {row.activation}" if row.kind == "output" else f"h{i} {row.units} {row.activation}"
         for i, row in enumerate(rows[1:], start=1)
     ]
-    return NetworkPicture(sizes, tuple(titles), None)
+    names = tuple(input_names) if input_names is not None and len(input_names) == sizes[0] else None
+    return NetworkPicture(sizes, tuple(titles), None, names)
 
 
 def draw_network(pic: NetworkPicture, trace: ForwardTrace | None, width: int, height: int, colors: Colors) -> list[Strip]:
@@ -86,7 +88,10 @@ def _draw_graph(pic: NetworkPicture, values, width: int, height: int, colors: Co
 
     n_cols = len(pic.sizes)
     margin = 3
-    xs = [round(margin + i * (width - 1 - 2 * margin) / (n_cols - 1)) for i in range(n_cols)]
+    names = pic.input_names or ()
+    left = min(max((len(n) for n in names), default=0) + 2, width // 5) if names else margin
+    left = max(left, margin)
+    xs = [round(left + i * (width - 1 - left - margin) / (n_cols - 1)) for i in range(n_cols)]
     top, bottom = 2, height - 1  # row 0: layer titles
     avail = bottom - top
     node_y = [[top + int((i + 0.5) * avail / n) for i in range(n)] for n in pic.sizes]
@@ -137,6 +142,11 @@ def _draw_graph(pic: NetworkPicture, values, width: int, height: int, colors: Co
                 fg[y, x] = blend(colors.muted, colors.positive if v >= 0 else colors.negative, 0.25 + 0.75 * abs(v) / biggest)
             else:
                 fg[y, x] = colors.text
+    for name, y in zip(names, node_y[0]):  # right-aligned, one space before the input node
+        label = name[: xs[0] - 1]
+        for k, ch in enumerate(label):
+            codes[y, xs[0] - 1 - len(label) + k] = ord(ch)
+            fg[y, xs[0] - 1 - len(label) + k] = colors.muted
     spacing = max(4, (width - 2 * margin) // max(n_cols - 1, 1))
     for x, title in zip(xs, pic.titles):
         label = title[: spacing - 1]

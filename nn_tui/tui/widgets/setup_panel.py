@@ -32,6 +32,8 @@ class SetupPanel(Readout):
             optimizer += f" · momentum {t.momentum:g}"
         if t.weight_decay:
             optimizer += f" · wd {t.weight_decay:g}"
+        if t.l1:
+            optimizer += f" · L1 {t.l1:g}"
         rows = [
             ("preset", escape(preset.name)),
             ("data", escape(data.dataset) + f" · batch {data.batch_size or 'all'}"),

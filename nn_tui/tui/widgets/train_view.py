@@ -228,6 +228,10 @@ class TrainView(Vertical):
         h, c = self.history, self.controller
         running = c.run_preset is not None
         preset = c.run_preset if running else self.setup
+        if running and c.changed:  # settings changed while training (e): show the values in use
+            from dataclasses import replace
+
+            preset = replace(preset, training=replace(preset.training, **{k: c.settings[k] for k in c.changed}))
         n_in, n_out = c.run_io if running else self.setup_io
         parameters = h.started.parameters if h is not None and h.started is not None else None
         self.query_one(SetupPanel).show(preset, n_in=n_in, n_out=n_out, parameters=parameters, running=running)
