@@ -1,0 +1,135 @@
+"""Local execution of a sweep: long-lived worker processes, each importing torch once and training one trial at a
+time on one torch thread. The sweep's coordinator hands out trials and reads results from one queue."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from nn_tui.core.sweep.study import TrialTask
+
+
+def default_workers(asked: int) -> int:
+    """0 means one worker per CPU core (the cores this process may use, where the OS says)."""
+    if asked > 0:
+        return asked
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _worker_main(tasks, results, stop_event) -> None:
+    """A worker process: ignores Ctrl-C and SIGTERM (the coordinator stops its trial cleanly through stop_event),
+    imports torch once, then trains the trials it is given until it gets None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    import nn_tui.core.run.runner  # noqa: F401 - imported before the first trial, not inside its time
+    import nn_tui.core.training.trainer  # noqa: F401
+    from nn_tui.core.datasets import all_datasets
+
+    all_datasets()
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # the first optimizer imports torch._dynamo (~1 s)
+    from nn_tui.core.sweep.trial import run_trial
+
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        n = task.number
+        result = run_trial(
+            task,
+            should_stop=stop_event.is_set,
+            on_start=lambda run_dir: results.put(("started", n, run_dir)),
+            on_epoch=lambda epoch, epochs, value: results.put(("epoch", n, epoch, epochs, value)),
+        )
+        results.put(("done", n, result))
+
+
+@dataclass
+class _Worker:
+    process: Any
+    tasks: Any
+    trial: int | None = None
+
+
+class LocalPool:
+    """`size` worker processes (spawned: a fork of a process that has imported torch is not safe)."""
+
+    def __init__(self, size: int) -> None:
+        import multiprocessing
+
+        self._ctx = multiprocessing.get_context("spawn")
+        self.results = self._ctx.Queue()
+        self.stop_event = self._ctx.Event()
+        self.workers: list[_Worker] = []
+        for _ in range(size):
+            self.workers.append(self._start())
+
+    def _start(self) -> _Worker:
+        tasks = self._ctx.Queue()
+        process = self._ctx.Process(target=_worker_main, args=(tasks, self.results, self.stop_event), daemon=True)
+        process.start()
+        return _Worker(process, tasks)
+
+    @property
+    def size(self) -> int:
+        return len(self.workers)
+
+    def idle(self) -> int:
+        return sum(1 for w in self.workers if w.trial is None)
+
+    def busy(self) -> int:
+        return sum(1 for w in self.workers if w.trial is not None)
+
+    def submit(self, task: TrialTask) -> None:
+        worker = next(w for w in self.workers if w.trial is None)
+        worker.trial = task.number
+        worker.tasks.put(task)
+
+    def get(self, timeout: float) -> tuple | None:
+        """The next message from a worker: ("started", n, run_dir), ("epoch", n, epoch, epochs, value),
+        ("done", n, TrialResult); or ("lost", n, message) for a worker that died in a trial; None on timeout."""
+        try:
+            message = self.results.get(timeout=timeout)
+        except queue.Empty:
+            return self._lost()
+        if message[0] == "done":
+            for w in self.workers:
+                if w.trial == message[1]:
+                    w.trial = None
+        return message
+
+    def _lost(self) -> tuple | None:
+        for i, w in enumerate(self.workers):
+            if w.trial is not None and not w.process.is_alive():
+                n, code = w.trial, w.process.exitcode
+                self.workers[i] = self._start()  # a fresh worker in its place
+                return ("lost", n, f"the worker process ended (exit code {code}) during the trial")
+        return None
+
+    def stop_trials(self) -> None:
+        """Running trials stop after their current step and come back as "stopped"."""
+        self.stop_event.set()
+
+    def close(self, timeout: float = 10.0) -> None:
+        for w in self.workers:
+            try:
+                w.tasks.put(None)
+            except (OSError, ValueError):
+                pass
+        for w in self.workers:
+            w.process.join(timeout)
+            if w.process.is_alive():
+                w.process.kill()  # workers ignore SIGTERM
+                w.process.join(1.0)
