@@ -241,9 +241,16 @@ class LiveView(View):
         running = [r for r in self.rows.values() if r["status"] == "running"]
         ranked = sorted((r for r in self.rows.values() if r["status"] != "running" and r["value"] is not None),
                         key=lambda r: (sign * r["value"], r["trial"]))[: self.TOP]
+        from nn_tui.core.sweep.spec import short_label, value_of
+
+        params = self.plan.sweep.spec.params
+
+        def shown(r, key):
+            return escape(short_label(value_of(params[key], r["params"][key]))) if key in r["params"] else ""
+
         for r in running + ranked:
             value = "-" if r["value"] is None else number(r["value"])
             epochs = f"{r['epoch']}/{r['epochs']}" if r["status"] == "running" and r.get("epochs") else str(r["epoch"] or "")
             table.add_row(str(r["trial"]), r["status"], str(r["seed"]),
-                          *[escape(str(r["params"].get(k, ""))) for k in keys], value, epochs)
+                          *[shown(r, k) for k in keys], value, epochs)
         return table

@@ -15,7 +15,7 @@ from typing import Any
 from nn_tui.core.errors import UserError
 from nn_tui.core.fileio import atomic_write_json, atomic_write_text
 from nn_tui.core.preset import dump_preset
-from nn_tui.core.sweep.spec import Sweep, value_of
+from nn_tui.core.sweep.spec import Sweep, short_label, value_of
 from nn_tui.core.sweep.study import seed_of, shown_trials, status_of
 
 SWEEP_FILE = "sweep.toml"
@@ -82,12 +82,19 @@ def per_value(rows: list[dict[str, Any]], sweep: Sweep, metric: str) -> dict[str
             continue
         stats = []
         for label in p.labels():
-            vals = [r[metric] for r in rows if r[key] == label and r["status"] in RANKED and _finite(r[metric])]
-            stats.append({
+            mine = [r for r in rows if r[key] == label]
+            vals = [r[metric] for r in mine if r["status"] in RANKED and _finite(r[metric])]
+            entry = {
                 "value": label, "n": len(vals),
                 "mean": statistics.fmean(vals) if vals else None,
                 "std": statistics.stdev(vals) if len(vals) > 1 else (0.0 if vals else None),
-            })
+            }
+            if not isinstance(value_of(p, label), (str, int, float, bool)):
+                entry["label"] = short_label(value_of(p, label))
+            others = [r["status"] for r in mine if r["status"] not in RANKED]
+            if others:  # diverged, failed, pruned, stopped: not in the mean
+                entry["other"] = {s: others.count(s) for s in sorted(set(others))}
+            stats.append(entry)
         out[key] = stats
     return out
 

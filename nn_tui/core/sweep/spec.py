@@ -262,6 +262,20 @@ def value_of(param: Param, label: Any) -> Any:
     return label
 
 
+def short_label(value: Any) -> str:
+    """A value as a leaderboard shows it: a list of layers as its widths ("32-32", "16x8 tanh"), else as written."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "units" in v for v in value):
+        units = [v["units"] for v in value]
+        text = f"{units[0]}x{len(units)}" if len(units) > 2 and len(set(units)) == 1 else "-".join(map(str, units))
+        acts = {v.get("activation", "relu") for v in value}
+        return text + (f" {acts.pop()}" if len(acts) == 1 else " mixed")
+    if isinstance(value, list) and not value:
+        return "none"
+    return value if isinstance(value, str) else toml_value(value)
+
+
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
