@@ -91,9 +91,12 @@ def _plan(sweep_file, resume, workers, trials, set_, out, backend, address):
 
 def _execute(plan, backend, address, on_event, stop) -> str:
     if backend == "ray":
+        import contextlib
+
         from nn_tui.core.sweep.ray_backend import RaySweepRunner
 
-        return RaySweepRunner(plan, on_event=on_event, stop=stop, address=address).execute()
+        with contextlib.redirect_stdout(sys.stderr):  # Tune's own messages; the views keep the real stdout
+            return RaySweepRunner(plan, on_event=on_event, stop=stop, address=address).execute()
     from nn_tui.core.sweep.runner import SweepRunner
 
     return SweepRunner(plan, on_event=on_event, stop=stop).execute()
@@ -127,6 +130,9 @@ class View:
 class JsonView(View):
     """One JSON object per line: start, trial_start, trial_end, end (epochs are left out: too many)."""
 
+    def __init__(self) -> None:
+        self.out = sys.stdout
+
     def on_event(self, event) -> None:
         if event.kind == "trial_epoch":
             return
@@ -134,11 +140,14 @@ class JsonView(View):
         if event.trial is not None:
             obj["trial"] = event.trial
         obj.update({k: _num(v) for k, v in event.data.items()})
-        sys.stdout.write(json.dumps(obj) + "\n")
-        sys.stdout.flush()
+        self.out.write(json.dumps(obj) + "\n")
+        self.out.flush()
 
 
 class QuietView(View):
+    def __init__(self) -> None:
+        self.out = sys.stdout
+
     def on_event(self, event) -> None:
         if event.kind == "end":
             best = event.data.get("best")
@@ -146,7 +155,7 @@ class QuietView(View):
             if best:
                 metric = next(k for k in best if k not in ("trial", "seed", "params", "epochs", "run_dir"))
                 text += f", best {metric} {best[metric]:.4g} (trial {best['trial']})"
-            print(f"{text}, sweep dir {event.data['sweep_dir']}")
+            print(f"{text}, sweep dir {event.data['sweep_dir']}", file=self.out)
 
 
 class LiveView(View):
@@ -160,7 +169,7 @@ class LiveView(View):
 
         self.plan = plan
         width = None if sys.stdout.isatty() else 10_000
-        self.console = Console(highlight=False, width=width, soft_wrap=width is not None)
+        self.console = Console(file=sys.stdout, highlight=False, width=width, soft_wrap=width is not None)
         self.live = None
         self.rows: dict[int, dict[str, Any]] = {}
         self.done = self.total = 0

@@ -99,10 +99,10 @@ def per_value(rows: list[dict[str, Any]], sweep: Sweep, metric: str) -> dict[str
     return out
 
 
-def write_records(study, sweep: Sweep, sweep_dir: Path, *, metric: str, direction: str, status: str,
-                  total: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """trials.csv, summary.json and (once a trial finished) best.toml, from the study. Returns the summary."""
-    rows = trial_rows(study, sweep, metric)
+def write_records(rows: list[dict[str, Any]], sweep: Sweep, sweep_dir: Path, *, metric: str, direction: str,
+                  status: str, total: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """trials.csv, summary.json and (once a trial finished) best.toml, from trials.csv's rows (see trial_rows).
+    Returns the summary."""
     cols = columns(sweep, metric)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")

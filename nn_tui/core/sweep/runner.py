@@ -12,7 +12,7 @@ from typing import Any
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.fileio import atomic_write_text
-from nn_tui.core.sweep.records import SWEEP_FILE, create_sweep_dir, write_records
+from nn_tui.core.sweep.records import SWEEP_FILE, create_sweep_dir, trial_rows, write_records
 from nn_tui.core.sweep.spec import Sweep, load_sweep
 from nn_tui.core.sweep.study import FINISHED, STUDY_FILE, TrialTask, ask, open_study, prepare_resume
 
@@ -90,7 +90,8 @@ class SweepRunner:
         self.summary: dict[str, Any] = {}
 
     def record(self, status: str) -> dict[str, Any]:
-        self.summary = write_records(self.study, self.plan.sweep, self.plan.sweep_dir, metric=self.plan.metric,
+        rows = trial_rows(self.study, self.plan.sweep, self.plan.metric)
+        self.summary = write_records(rows, self.plan.sweep, self.plan.sweep_dir, metric=self.plan.metric,
                                      direction=self.plan.direction, status=status, total=self.plan.total,
                                      extra={"wall_time": round(time.time() - self.started_at, 3)})
         return self.summary

@@ -66,14 +66,36 @@ def make_sampler(sweep: Sweep):
 
     spec, seed = sweep.spec, sweep.preset.seed
     if spec.method == "grid":
-        class _Grid(optuna.samplers.GridSampler):
-            def after_trial(self, study, trial, state, values):  # we count trials ourselves (ask/tell, no optimize)
-                pass
-
-        return _Grid({**spec.grid(), "seed": seeds_of(sweep)}, seed=seed)
+        return grid_sampler_class()({**spec.grid(), "seed": seeds_of(sweep)}, seed=seed)
     if spec.method == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(10, spec.trials // 3)))
+
+
+_GRID: list[type] = []
+
+
+def grid_sampler_class() -> type:
+    """GridSampler without its stop at the end of the grid: we count the trials ourselves (ask/tell, no optimize,
+    where its `study.stop()` raises). Made once optuna is imported; kept at module level so it pickles (Ray)."""
+    if not _GRID:
+        import optuna
+
+        class CountedGridSampler(optuna.samplers.GridSampler):
+            def after_trial(self, study, trial, state, values):
+                pass
+
+        CountedGridSampler.__module__ = __name__
+        CountedGridSampler.__qualname__ = "CountedGridSampler"
+        globals()["CountedGridSampler"] = CountedGridSampler
+        _GRID.append(CountedGridSampler)
+    return _GRID[0]
+
+
+def __getattr__(name: str):  # unpickling a CountedGridSampler in another process (a Ray worker) makes the class
+    if name == "CountedGridSampler":
+        return grid_sampler_class()
+    raise AttributeError(name)
 
 
 def seeds_of(sweep: Sweep) -> list[int]:
