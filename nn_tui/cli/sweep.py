@@ -207,9 +207,10 @@ class LiveView(View):
         elif event.kind == "trial_epoch":
             row = self.rows.get(event.trial)
             if row is not None:
-                row["epoch"], row["epochs"] = d["epoch"], d["epochs"]
+                row["epoch"], row["epochs"], row["current"] = d["epoch"], d["epochs"], d["value"]
         elif event.kind == "trial_end":
-            row = self.rows.setdefault(event.trial, {"trial": event.trial, "params": {}, "seed": None})
+            row = self.rows.setdefault(event.trial, {"trial": event.trial, "params": d.get("params") or {},
+                                                     "seed": d.get("seed")})
             row.update(status=d["status"], value=d["value"], epoch=d["epochs"])
             self.done = d["done"]
             if d["status"] != "stopped":
@@ -258,7 +259,8 @@ class LiveView(View):
             return escape(short_label(value_of(params[key], r["params"][key]))) if key in r["params"] else ""
 
         for r in running + ranked:
-            value = "-" if r["value"] is None else number(r["value"])
+            shown_value = r.get("current") if r["status"] == "running" else r["value"]
+            value = "-" if shown_value is None else number(shown_value)
             epochs = f"{r['epoch']}/{r['epochs']}" if r["status"] == "running" and r.get("epochs") else str(r["epoch"] or "")
             table.add_row(str(r["trial"]), r["status"], str(r["seed"]),
                           *[shown(r, k) for k in keys], value, epochs)

@@ -162,7 +162,7 @@ class RaySweepRunner:
         self.record("running")
         done = sum(1 for r in self.rows.values() if r["status"] != "stopped")
         self.on_event(SweepEvent("trial_end", number, {
-            "status": row["status"], "value": row[p.metric], "epochs": row["epochs"], "seconds": row["seconds"],
+            "seed": row["seed"], "params": {k: row[k] for k in p.sweep.spec.params}, "status": row["status"], "value": row[p.metric], "epochs": row["epochs"], "seconds": row["seconds"],
             "run_dir": row["run_dir"], "message": last.get("nn_message", ""), "done": done, "total": p.total}))
 
     def _row(self, number: int, config: dict[str, Any], metrics: dict[str, Any], error: bool) -> dict[str, Any]:

@@ -86,6 +86,7 @@ class SweepRunner:
         self.study = open_study(plan.sweep, plan.sweep_dir, plan.direction)
         self.done = prepare_resume(self.study) if plan.resuming else 0
         self.asked: dict[int, Any] = {}  # running trials: number -> Optuna Trial
+        self.tasks: dict[int, TrialTask] = {}
         self.started_at = time.time()
         self.summary: dict[str, Any] = {}
 
@@ -100,13 +101,17 @@ class SweepRunner:
         p = self.plan
         trial, task = ask(self.study, p.sweep, p.sweep_dir, p.metric, p.direction)
         self.asked[task.number] = trial
-        self.on_event(SweepEvent("trial_start", task.number, {"seed": task.seed, "params": task.labels}))
+        self.tasks[task.number] = task
         return task
 
     def started(self, number: int, run_dir: str) -> None:
-        trial = self.asked.get(number)
+        """A worker began the trial (its run folder exists)."""
+        trial, task = self.asked.get(number), self.tasks.get(number)
         if trial is not None:
             trial.set_user_attr("run_dir", run_dir)
+        if task is not None:
+            self.on_event(SweepEvent("trial_start", number, {"seed": task.seed, "params": task.labels,
+                                                             "run_dir": run_dir}))
 
     def finish_trial(self, result) -> None:
         """Tell Optuna how a trial ended and rewrite the records. A stopped trial is a failed one to Optuna, marked
@@ -114,6 +119,7 @@ class SweepRunner:
         from optuna.trial import TrialState
 
         trial = self.asked.pop(result.number)
+        task = self.tasks.pop(result.number, None)
         for key, value in (("status", result.status), ("value", result.value), ("epochs", result.epochs),
                            ("seconds", round(result.seconds, 3)), ("train_seconds", round(result.train_seconds, 3)),
                            ("run_dir", result.run_dir), ("message", result.message)):
@@ -129,7 +135,7 @@ class SweepRunner:
             self.done += 1
         self.record("running")
         self.on_event(SweepEvent("trial_end", result.number, {
-            "status": result.status, "value": result.value, "epochs": result.epochs,
+            "seed": task.seed if task else None, "params": task.labels if task else {}, "status": result.status, "value": result.value, "epochs": result.epochs,
             "seconds": round(result.seconds, 3), "run_dir": result.run_dir, "message": result.message,
             "done": self.done, "total": self.plan.total}))
 
