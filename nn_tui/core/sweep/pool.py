@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nn_tui.core.sweep.study import TrialTask
@@ -40,13 +40,16 @@ def _worker_main(tasks, results, stop_event) -> None:
 
     all_datasets()
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # the first optimizer imports torch._dynamo (~1 s)
-    from nn_tui.core.sweep.trial import run_trial
+    from nn_tui.core.sweep.trial import TrialResult, run_trial
 
     while True:
         task = tasks.get()
         if task is None:
             return
         n = task.number
+        if stop_event.is_set():  # queued here when the sweep was stopped: never started
+            results.put(("done", n, TrialResult(n, "stopped", None, 0, 0.0, 0.0, None, "stopped before it started")))
+            continue
         result = run_trial(
             task,
             should_stop=stop_event.is_set,
@@ -60,7 +63,11 @@ def _worker_main(tasks, results, stop_event) -> None:
 class _Worker:
     process: Any
     tasks: Any
-    trial: int | None = None
+    trials: list[int] = field(default_factory=list)  # given to it, in order: the first is running, the rest wait
+    queued: list[TrialTask] = field(default_factory=list)
+
+
+DEPTH = 2  # trials given to a worker at once: the next one waits in its queue, so it never waits for the coordinator
 
 
 class LocalPool:
@@ -87,14 +94,16 @@ class LocalPool:
         return len(self.workers)
 
     def idle(self) -> int:
-        return sum(1 for w in self.workers if w.trial is None)
+        """Free places: a worker takes DEPTH trials at once."""
+        return sum(DEPTH - len(w.trials) for w in self.workers)
 
     def busy(self) -> int:
-        return sum(1 for w in self.workers if w.trial is not None)
+        return sum(len(w.trials) for w in self.workers)
 
     def submit(self, task: TrialTask) -> None:
-        worker = next(w for w in self.workers if w.trial is None)
-        worker.trial = task.number
+        worker = min(self.workers, key=lambda w: len(w.trials))
+        worker.trials.append(task.number)
+        worker.queued.append(task)
         worker.tasks.put(task)
 
     def get(self, timeout: float) -> tuple | None:
@@ -106,15 +115,22 @@ class LocalPool:
             return self._lost()
         if message[0] == "done":
             for w in self.workers:
-                if w.trial == message[1]:
-                    w.trial = None
+                if message[1] in w.trials:
+                    w.trials.remove(message[1])
+                    w.queued = [t for t in w.queued if t.number != message[1]]
         return message
 
     def _lost(self) -> tuple | None:
+        """A worker that died: its running trial is lost; the ones waiting for it go to a fresh worker."""
         for i, w in enumerate(self.workers):
-            if w.trial is not None and not w.process.is_alive():
-                n, code = w.trial, w.process.exitcode
-                self.workers[i] = self._start()  # a fresh worker in its place
+            if w.trials and not w.process.is_alive():
+                n, code = w.trials[0], w.process.exitcode
+                fresh = self._start()
+                self.workers[i] = fresh
+                for task in w.queued[1:]:
+                    fresh.trials.append(task.number)
+                    fresh.queued.append(task)
+                    fresh.tasks.put(task)
                 return ("lost", n, f"the worker process ended (exit code {code}) during the trial")
         return None
 

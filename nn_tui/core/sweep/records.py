@@ -16,7 +16,7 @@ from nn_tui.core.errors import UserError
 from nn_tui.core.fileio import atomic_write_json, atomic_write_text
 from nn_tui.core.preset import dump_preset
 from nn_tui.core.sweep.spec import Sweep, short_label, value_of
-from nn_tui.core.sweep.study import seed_of, shown_trials, status_of
+from nn_tui.core.sweep.study import RESULT_ATTR, seed_of, shown_trials, status_of
 
 SWEEP_FILE = "sweep.toml"
 TRIALS_FILE = "trials.csv"
@@ -53,7 +53,7 @@ def trial_rows(study, sweep: Sweep, metric: str) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"trial": t.number, "status": status_of(t), "seed": seed_of(t)}
         for key in sweep.spec.params:
             row[key] = t.params.get(key)
-        a = t.user_attrs
+        a = t.user_attrs.get(RESULT_ATTR, {})
         row[metric] = a.get("value")
         row["epochs"] = a.get("epochs")
         row["seconds"] = a.get("seconds")

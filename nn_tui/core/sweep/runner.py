@@ -14,7 +14,7 @@ from nn_tui.core.errors import UserError
 from nn_tui.core.fileio import atomic_write_text
 from nn_tui.core.sweep.records import SWEEP_FILE, create_sweep_dir, trial_rows, write_records
 from nn_tui.core.sweep.spec import Sweep, load_sweep
-from nn_tui.core.sweep.study import FINISHED, STUDY_FILE, TrialTask, ask, open_study, prepare_resume
+from nn_tui.core.sweep.study import FINISHED, RESULT_ATTR, STUDY_FILE, TrialTask, ask, open_study, prepare_resume
 
 
 @dataclass
@@ -87,6 +87,7 @@ class SweepRunner:
         self.done = prepare_resume(self.study) if plan.resuming else 0
         self.asked: dict[int, Any] = {}  # running trials: number -> Optuna Trial
         self.tasks: dict[int, TrialTask] = {}
+        self.run_dirs: dict[int, str] = {}
         self.started_at = time.time()
         self.summary: dict[str, Any] = {}
 
@@ -106,9 +107,8 @@ class SweepRunner:
 
     def started(self, number: int, run_dir: str) -> None:
         """A worker began the trial (its run folder exists)."""
-        trial, task = self.asked.get(number), self.tasks.get(number)
-        if trial is not None:
-            trial.set_user_attr("run_dir", run_dir)
+        task = self.tasks.get(number)
+        self.run_dirs[number] = run_dir
         if task is not None:
             self.on_event(SweepEvent("trial_start", number, {"seed": task.seed, "params": task.labels,
                                                              "run_dir": run_dir}))
@@ -120,11 +120,11 @@ class SweepRunner:
 
         trial = self.asked.pop(result.number)
         task = self.tasks.pop(result.number, None)
-        for key, value in (("status", result.status), ("value", result.value), ("epochs", result.epochs),
-                           ("seconds", round(result.seconds, 3)), ("train_seconds", round(result.train_seconds, 3)),
-                           ("run_dir", result.run_dir), ("message", result.message)):
-            if value is not None:
-                trial.set_user_attr(key, value)
+        # One user attribute for the whole result: each is an fsynced append to the journal.
+        trial.set_user_attr(RESULT_ATTR, {
+            "status": result.status, "value": result.value, "epochs": result.epochs,
+            "seconds": round(result.seconds, 3), "train_seconds": round(result.train_seconds, 3),
+            "run_dir": result.run_dir or self.run_dirs.get(result.number), "message": result.message})
         if result.status in ("completed", "early_stopped") and result.value is not None:
             self.study.tell(trial, result.value)
         elif result.status == "pruned":

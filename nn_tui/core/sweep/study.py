@@ -13,6 +13,7 @@ from nn_tui.core.sweep.spec import Sweep, value_of
 STUDY_FILE = "study.log"
 STUDY_NAME = "sweep"
 REDUCTION_FACTOR = 3
+RESULT_ATTR = "result"  # the user attribute holding how a trial ended (status, value, epochs, seconds, run_dir)
 FINISHED = ("completed", "early_stopped", "diverged", "failed", "pruned")  # never run again; "stopped" is
 
 
@@ -155,8 +156,8 @@ def status_of(t) -> str:
     """nn-tui's status of a trial: the run's own status where one was recorded, else Optuna's state."""
     from optuna.trial import TrialState
 
-    if "status" in t.user_attrs:
-        return t.user_attrs["status"]
+    if RESULT_ATTR in t.user_attrs:
+        return t.user_attrs[RESULT_ATTR]["status"]
     return {TrialState.RUNNING: "running", TrialState.WAITING: "queued", TrialState.COMPLETE: "completed",
             TrialState.PRUNED: "pruned", TrialState.FAIL: "failed"}[t.state]
 
@@ -182,7 +183,7 @@ def prepare_resume(study) -> int:
     trials = study.get_trials(deepcopy=False)
     for t in trials:
         if t.state == TrialState.RUNNING:
-            study._storage.set_trial_user_attr(t._trial_id, "status", "stopped")
+            study._storage.set_trial_user_attr(t._trial_id, RESULT_ATTR, {"status": "stopped", "message": "killed"})
             study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
