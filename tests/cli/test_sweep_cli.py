@@ -172,3 +172,18 @@ def test_pruning_stops_poor_trials_early(tmp_path):
     assert {r["training.lr"] for r in pruned} >= {"0.0001", "0.0002", "0.0003"}
     assert all(r["epochs"] == "10" for r in pruned)
     assert any(r["status"] == "completed" and r["epochs"] == "90" for r in rows)
+
+
+def test_a_diverged_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
+    done = sweep(tmp_path, "learning_rates", "--set", "training.epochs=5")  # a bundled sweep, by name
+    assert done.returncode == 0, done.stderr
+    sweep_dir = tmp_path / events(done)[-1]["sweep_dir"]
+    assert sweep_dir.parent == tmp_path / "sweeps"
+    rows = trials_csv(sweep_dir)
+    assert len(rows) == 14
+    assert {r["status"] for r in rows if r["training.lr"] == "10.0"} == {"diverged"}
+    assert {r["status"] for r in rows if r["training.lr"] != "10.0"} == {"completed"}
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    ten = next(v for v in summary["per_value"]["training.lr"] if v["value"] == 10.0)
+    assert ten["n"] == 0 and ten["other"] == {"diverged": 2}
+    assert summary["best"]["params"]["training.lr"] not in (10.0, 0.0001)
