@@ -4,9 +4,9 @@ plain Optuna `study.optimize` loop.
     python benchmarks/sweep.py            # all three, about 3-5 minutes on a 2-core machine
     python benchmarks/sweep.py --json     # machine-readable results on stdout
 
-Each sweep is the real `nn-tui sweep ... --json` command in a fresh process. "Engine time" is from the first trial's
-start (a worker began training it) to the end event, read from the JSON lines as they arrive: it leaves out
-starting Python and the workers (each imports torch once), which the "command" time includes. Not part of the tests.
+Each sweep is the real `nn-tui sweep ... --json` command in a fresh process. "Engine time" is from the moment every
+worker is ready (has imported torch; the first trial's start under Ray) to the end event, read from the JSON lines as
+they arrive: it leaves out starting Python and the workers, which the "command" time includes. Not part of the tests.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def run_sweep(path: Path, out: Path, *args: str) -> dict:
     last = {}
     for line in proc.stdout:
         event = json.loads(line)
-        if event["event"] == "trial_start" and first is None:
+        if event["event"] in ("ready", "trial_start") and first is None:
             first = time.perf_counter()
         if event["event"] == "end":
             end, last = time.perf_counter(), event

@@ -60,6 +60,9 @@ def sweep_cmd(
         raise typer.Exit(signals["code"] or 130) from None
     except UserError as exc:
         raise fail(exc, json_out=json_out) from None
+    except RuntimeError as exc:  # the sweep's machinery (a worker that cannot start): not the user's input
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
@@ -128,7 +131,7 @@ class View:
 
 
 class JsonView(View):
-    """One JSON object per line: start, trial_start, trial_end, end (epochs are left out: too many)."""
+    """One JSON object per line: start, ready (workers started), trial_start, trial_end, end (epochs are left out)."""
 
     def __init__(self) -> None:
         self.out = sys.stdout

@@ -40,6 +40,7 @@ def _worker_main(tasks, results, stop_event) -> None:
 
     all_datasets()
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # the first optimizer imports torch._dynamo (~1 s)
+    results.put(("ready", os.getpid()))
     from nn_tui.core.sweep.trial import TrialResult, run_trial
 
     while True:
@@ -83,6 +84,26 @@ class LocalPool:
         for _ in range(size):
             self.workers.append(self._start())
 
+    def wait_ready(self, stop, timeout: float = 300.0) -> bool:
+        """Wait until every worker has imported torch (so trials start together and are timed alike). False if
+        `stop` was set meanwhile. A worker that cannot start is a RuntimeError with its exit code."""
+        import time
+
+        ready, deadline = 0, time.monotonic() + timeout
+        while ready < len(self.workers):
+            if stop.is_set():
+                return False
+            try:
+                message = self.results.get(timeout=0.2)
+            except queue.Empty:
+                dead = [w.process.exitcode for w in self.workers if not w.process.is_alive()]
+                if dead or time.monotonic() > deadline:
+                    raise RuntimeError(f"a sweep worker process could not start (exit code {dead[0] if dead else 'none'})")
+                continue
+            if message[0] == "ready":
+                ready += 1
+        return True
+
     def _start(self) -> _Worker:
         tasks = self._ctx.Queue()
         process = self._ctx.Process(target=_worker_main, args=(tasks, self.results, self.stop_event), daemon=True)
@@ -113,6 +134,8 @@ class LocalPool:
             message = self.results.get(timeout=timeout)
         except queue.Empty:
             return self._lost()
+        if message[0] == "ready":  # a replacement worker is ready: nothing to do
+            return None
         if message[0] == "done":
             for w in self.workers:
                 if message[1] in w.trials:

@@ -151,6 +151,8 @@ class SweepRunner:
         pool = LocalPool(workers)
         stopping = False
         try:
+            if pool.wait_ready(self.stop):
+                self.on_event(SweepEvent("ready", None, {"workers": workers}))
             while True:
                 if self.stop.is_set() and not stopping:
                     stopping = True
