@@ -31,3 +31,14 @@ def test_ray_backend_gives_the_same_trials_as_the_local_one(tmp_path):
     assert results(ray_rows) == pytest.approx(results(local_rows))
     for r in ray_rows:
         assert (tmp_path / r["run_dir"] / "model.safetensors").is_file()
+
+
+def test_ray_backend_prunes_with_asha_like_the_local_pruner(tmp_path):
+    path = sweep_file(tmp_path, epochs=90, prune="true", params='"training.lr" = [0.5, 0.0001, 0.3, 0.0002, 0.0003]\n')
+    done = sweep(tmp_path, path, "--backend", "ray", "--workers", "1", timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = trials_csv(tmp_path / events(done)[-1]["sweep_dir"])
+    pruned = [r for r in rows if r["status"] == "pruned"]
+    assert {r["training.lr"] for r in pruned} >= {"0.0001", "0.0002", "0.0003"}
+    assert all(r["epochs"] == "10" and r["run_dir"] for r in pruned)
+    assert any(r["status"] == "completed" and r["epochs"] == "90" for r in rows)

@@ -17,7 +17,7 @@ from nn_tui.core.sweep.records import write_records
 from nn_tui.core.sweep.runner import SweepEvent, SweepPlan
 from nn_tui.core.sweep.spec import Sweep, value_of
 from nn_tui.core.sweep.study import REDUCTION_FACTOR, TrialTask, make_sampler, rung_epochs, seeds_of
-from nn_tui.core.training import Callback
+from nn_tui.core.training import Callback, TrainerControl
 
 RAY_FOLDER = "ray"  # Tune's own experiment folder, inside the sweep folder
 
@@ -41,22 +41,31 @@ def search_space(sweep: Sweep) -> dict[str, Any]:
 
 class _TuneReporter(Callback):
     """Reports the metric to Tune every epoch when the sweep prunes (ASHA compares trials at its rungs), else
-    twice a second at most."""
+    twice a second at most; the last epoch is left to the trial's final report. When Tune stops the trial (ASHA,
+    or the end of the sweep), its report raises SystemExit(0): the run is then stopped cleanly instead."""
 
-    def __init__(self, metric: str, every_epoch: bool) -> None:
+    def __init__(self, metric: str, every_epoch: bool, control: TrainerControl) -> None:
         self.metric = metric
         self.every_epoch = every_epoch
+        self.control = control
+        self.run_dir: str | None = None
+        self.stopped_by_tune = False
         self._next = 0.0
 
     def on_epoch_end(self, state, event) -> None:
         from ray import tune
 
         now = time.monotonic()
-        if self.every_epoch or now >= self._next:
-            self._next = now + 0.5
-            value = event.row().get(self.metric)
+        if self.stopped_by_tune or event.epoch >= event.epochs or not (self.every_epoch or now >= self._next):
+            return
+        self._next = now + 0.5
+        value = event.row().get(self.metric)
+        try:
             tune.report({self.metric: value if value is not None and math.isfinite(value) else None,
-                         "epoch": event.epoch})
+                         "epoch": event.epoch, "nn_run_dir": self.run_dir})
+        except SystemExit:
+            self.stopped_by_tune = True
+            self.control.stop()
 
 
 def _trainable(config: dict[str, Any], *, sweep: Sweep, sweep_dir: str, metric: str, direction: str) -> None:
@@ -74,7 +83,12 @@ def _trainable(config: dict[str, Any], *, sweep: Sweep, sweep_dir: str, metric: 
     preset = sweep.trial_preset(values, seed)
     preset.name = f"{sweep.name}-trial-{trial_id}"
     task = TrialTask(-1, -1, labels, seed, preset, sweep_dir, metric, direction, ())
-    result = run_trial(task, report=None, extra_callbacks=(_TuneReporter(metric, sweep.spec.prune),))
+    control = TrainerControl()
+    reporter = _TuneReporter(metric, sweep.spec.prune, control)
+    result = run_trial(task, report=None, extra_callbacks=(reporter,), control=control,
+                       on_start=lambda run_dir: setattr(reporter, "run_dir", run_dir))
+    if reporter.stopped_by_tune:  # Tune is ending this trial: its run folder says "stopped"
+        raise SystemExit(0)
     tune.report({metric: result.value, "epoch": result.epochs, "nn_status": result.status, "nn_seconds": result.seconds,
                  "nn_train_seconds": result.train_seconds, "nn_run_dir": result.run_dir, "nn_message": result.message})
 

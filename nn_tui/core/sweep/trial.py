@@ -91,7 +91,7 @@ def run_trial(task: TrialTask, *, should_stop: Callable[[], bool] = lambda: Fals
               on_start: Callable[[str], None] | None = None,
               on_epoch: Callable[[int, int, float], None] | None = None,
               report: Callable[[float, int], bool] | None | str = "optuna",
-              extra_callbacks: tuple = ()) -> TrialResult:
+              extra_callbacks: tuple = (), control: TrainerControl | None = None) -> TrialResult:
     """Train one trial into `<sweep_dir>/runs/`. Never raises for a trial's own failure: it is the result."""
     from nn_tui.core.run.runner import Run, prepare_run
 
@@ -100,7 +100,7 @@ def run_trial(task: TrialTask, *, should_stop: Callable[[], bool] = lambda: Fals
         report = optuna_reporter(task)
     try:
         prepared = prepare_run(task.preset)
-        control = TrainerControl()
+        control = control or TrainerControl()
         watcher = TrialWatcher(task, control, should_stop=should_stop, on_epoch=on_epoch, report=report)
         run = Run(prepared, out_dir=Path(task.sweep_dir) / RUNS_FOLDER, callbacks=[watcher, *extra_callbacks],
                   control=control, progress_interval=0.25)
