@@ -22,6 +22,23 @@ from nn_tui.core.training import Callback, TrainerControl
 RAY_FOLDER = "ray"  # Tune's own experiment folder, inside the sweep folder
 
 
+def _signal_handlers() -> dict:
+    import signal
+
+    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signal_handlers(handlers: dict) -> None:
+    import signal
+
+    try:
+        for signum, handler in handlers.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+    except ValueError:  # not the main thread
+        pass
+
+
 def search_space(sweep: Sweep) -> dict[str, Any]:
     """The sweep's keys as Optuna distributions, with the seed as one more key: a grid of every configuration x
     every seed; random and TPE sample the seed like any key (each Tune trial is one run)."""
@@ -100,13 +117,25 @@ def _runner(key: str) -> RaySweepRunner:
     return _ACTIVE[key]
 
 
-class _Stopper:
-    def __init__(self, key: str) -> None:
-        self.key = key
+def _stop_requested(key: str) -> bool:
+    runner = _ACTIVE.get(key)
+    return runner is not None and runner.stop.is_set()
 
-    def __call__(self, trial_id: str, result: dict) -> bool:
-        runner = _ACTIVE.get(self.key)
-        return runner is not None and runner.stop.is_set()
+
+def _stopper(tune, key: str):
+    """A Tune Stopper that ends every trial and the experiment once the sweep is asked to stop (Ctrl-C, SIGTERM)."""
+
+    class SweepStopper(tune.Stopper):
+        def __init__(self, key: str) -> None:
+            self.key = key
+
+        def __call__(self, trial_id: str, result: dict) -> bool:
+            return self.stop_all()
+
+        def stop_all(self) -> bool:
+            return _stop_requested(self.key)
+
+    return SweepStopper(key)
 
 
 def _events_callback(tune):
@@ -119,12 +148,16 @@ def _events_callback(tune):
 
         def on_trial_start(self, iteration, trials, trial, **info):
             runner = _runner(self.key)
+            runner.running[runner.number(trial)] = (dict(trial.config), {})
             params = {k: trial.config.get(k) for k in runner.plan.sweep.spec.params}
             runner.on_event(SweepEvent("trial_start", _runner(self.key).number(trial), {"seed": trial.config.get("seed"),
                                                                        "params": params}))
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
             runner = _runner(self.key)
+            number = runner.number(trial)
+            if number in runner.running:
+                runner.running[number] = (runner.running[number][0], dict(result))
             if "nn_status" not in result and result.get("epoch"):
                 runner.on_event(SweepEvent("trial_epoch", _runner(self.key).number(trial), {
                     "epoch": result["epoch"], "epochs": runner.plan.sweep.preset.training.epochs,
@@ -153,6 +186,7 @@ class RaySweepRunner:
         self.address = address
         self.rows: dict[int, dict[str, Any]] = {}
         self.numbers: dict[str, int] = {}
+        self.running: dict[int, tuple[dict, dict]] = {}  # started, not ended: config, last result
         self.summary: dict[str, Any] = {}
         self.started_at = time.time()
 
@@ -170,6 +204,7 @@ class RaySweepRunner:
     def trial_ended(self, trial, *, error: bool) -> None:
         p = self.plan
         number = self.number(trial)
+        self.running.pop(number, None)
         last = dict(trial.last_result or {})
         row = self._row(number, trial.config, last, error)
         self.rows[number] = row
@@ -208,6 +243,7 @@ class RaySweepRunner:
         sweep_dir = p.sweep_dir.resolve()
         workers = default_workers(p.workers)
         started_ray = False
+        handlers = _signal_handlers()
         if not ray.is_initialized():
             if self.address:
                 ray.init(address=self.address, logging_level=logging.ERROR, log_to_driver=False)
@@ -217,6 +253,7 @@ class RaySweepRunner:
                 ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
                          _node_ip_address="127.0.0.1", runtime_env={"env_vars": {"PYTHONPATH": path}})
             started_ray = True
+        _restore_signal_handlers(handlers)  # Ray's own SIGTERM handler aborts the process; the caller's stops the sweep
         try:
             return self._fit(tune, OptunaSearch, ASHAScheduler, FIFOScheduler, sweep_dir, workers)
         finally:
@@ -252,12 +289,14 @@ class RaySweepRunner:
             tune_config=tune.TuneConfig(search_alg=search, scheduler=scheduler, num_samples=p.total,
                                         max_concurrent_trials=workers, reuse_actors=True),
             run_config=tune.RunConfig(name="tune", storage_path=str(sweep_dir / RAY_FOLDER), verbose=0,
-                                      callbacks=[events], stop=_Stopper(key)),
+                                      callbacks=[events], stop=_stopper(tune, key)),
         )
         try:
             tuner.fit()
         finally:
             _ACTIVE.pop(key, None)
+        for number, (config, last) in self.running.items():  # ended by the stop without Tune saying so
+            self.rows[number] = {**self._row(number, config, last, False), "status": "stopped"}
         status = "stopped" if self.stop.is_set() or len(self.rows) < p.total else "completed"
         self.record(status)
         done = sum(1 for r in self.rows.values() if r["status"] != "stopped")
