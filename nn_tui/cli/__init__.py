@@ -74,7 +74,7 @@ def presets_cmd() -> None:
     width = max((len(n) for _, found in sections for n in found), default=0)
     for title, found in sections:
         if title and found:
-            typer.echo(f"\n{title}")
+            typer.echo(title)
         for name, path in found.items():
             try:
                 desc = str(read_toml(path).get("description", ""))
