@@ -5,8 +5,9 @@ plain Optuna `study.optimize` loop.
     python benchmarks/sweep.py --json     # machine-readable results on stdout
 
 Each sweep is the real `nn-tui sweep ... --json` command in a fresh process. "Engine time" is from the moment every
-worker is ready (has imported torch; the first trial's start under Ray) to the end event, read from the JSON lines as
-they arrive: it leaves out starting Python and the workers, which the "command" time includes. Not part of the tests.
+worker is ready (has imported torch; the first trial's start under Ray) to the last trial's end, read from the JSON
+lines as they arrive: it leaves out starting Python and the workers and stopping them, which the "command" time
+includes. Not part of the tests.
 """
 
 from __future__ import annotations
@@ -104,12 +105,14 @@ def run_sweep(path: Path, out: Path, *args: str) -> dict:
         event = json.loads(line)
         if event["event"] in ("ready", "trial_start") and first is None:
             first = time.perf_counter()
+        if event["event"] == "trial_end":
+            end = time.perf_counter()
         if event["event"] == "end":
-            end, last = time.perf_counter(), event
+            last = event
     err = proc.stderr.read()
     proc.wait()
     command = time.perf_counter() - t0
-    if proc.returncode != 0 or first is None or end is None:
+    if proc.returncode != 0 or first is None or end is None or not last:
         raise RuntimeError(f"sweep failed ({proc.returncode}): {err[-2000:]}")
     return {"command_seconds": command, "engine_seconds": end - first, "sweep_dir": out.parent / last["sweep_dir"]}
 

@@ -176,11 +176,11 @@ class SweepRunner:
                     from nn_tui.core.sweep.trial import TrialResult
 
                     self.finish_trial(TrialResult(number, "failed", None, 0, 0.0, 0.0, None, message[2]))
-        finally:
+            status = "stopped" if stopping else "completed"
+            self.record(status)
+            self.on_event(SweepEvent("end", None, {"status": status, "sweep_dir": str(p.sweep_dir),
+                                                   "best": self.summary.get("best"), "done": self.done,
+                                                   "total": p.total}))
+        finally:  # the workers have nothing left to do: stopping them is not part of the sweep's time
             pool.close()
-        status = "stopped" if stopping else "completed"
-        self.record(status)
-        self.on_event(SweepEvent("end", None, {"status": status, "sweep_dir": str(p.sweep_dir),
-                                               "best": self.summary.get("best"), "done": self.done,
-                                               "total": p.total}))
         return status
