@@ -22,9 +22,10 @@ def default_workers(asked: int) -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker_main(tasks, results, stop_event) -> None:
+def _worker_main(tasks, results, stop_event, parent: int) -> None:
     """A worker process: ignores Ctrl-C and SIGTERM (the coordinator stops its trial cleanly through stop_event),
-    imports torch once, then trains the trials it is given until it gets None."""
+    imports torch once, then trains the trials it is given until it gets None. If the coordinator is gone (killed
+    with SIGKILL), it stops its trial and leaves."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     import torch
@@ -43,8 +44,19 @@ def _worker_main(tasks, results, stop_event) -> None:
     results.put(("ready", os.getpid()))
     from nn_tui.core.sweep.trial import TrialResult, run_trial
 
+    def orphaned() -> bool:
+        return os.getppid() != parent
+
+    def should_stop() -> bool:
+        return stop_event.is_set() or orphaned()
+
     while True:
-        task = tasks.get()
+        try:
+            task = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if orphaned():
+                os._exit(0)
+            continue
         if task is None:  # every result was read: leave without torch's slow interpreter teardown
             results.close()
             results.join_thread()
@@ -55,7 +67,7 @@ def _worker_main(tasks, results, stop_event) -> None:
             continue
         result = run_trial(
             task,
-            should_stop=stop_event.is_set,
+            should_stop=should_stop,
             on_start=lambda run_dir: results.put(("started", n, run_dir)),
             on_epoch=lambda epoch, epochs, value: results.put(("epoch", n, epoch, epochs, value)),
         )
@@ -108,7 +120,8 @@ class LocalPool:
 
     def _start(self) -> _Worker:
         tasks = self._ctx.Queue()
-        process = self._ctx.Process(target=_worker_main, args=(tasks, self.results, self.stop_event), daemon=True)
+        process = self._ctx.Process(target=_worker_main, args=(tasks, self.results, self.stop_event, os.getpid()),
+                                    daemon=True)
         process.start()
         return _Worker(process, tasks)
 

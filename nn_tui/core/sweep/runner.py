@@ -148,6 +148,12 @@ class SweepRunner:
         self.on_event(SweepEvent("start", None, {"sweep_dir": str(p.sweep_dir), "total": p.total, "done": self.done,
                                                  "workers": workers, "metric": p.metric, "direction": p.direction}))
         self.record("running")
+        if self.done >= p.total:  # a resumed sweep with nothing left: no workers to start
+            self.record("completed")
+            self.on_event(SweepEvent("end", None, {"status": "completed", "sweep_dir": str(p.sweep_dir),
+                                                   "best": self.summary.get("best"), "done": self.done,
+                                                   "total": p.total}))
+            return "completed"
         pool = LocalPool(workers)
         stopping = False
         try:
