@@ -84,7 +84,7 @@ class SweepRunner:
         self.on_event = on_event or (lambda e: None)
         self.stop = stop or threading.Event()
         self.study = open_study(plan.sweep, plan.sweep_dir, plan.direction)
-        self.done = prepare_resume(self.study) if plan.resuming else 0
+        self.done = prepare_resume(self.study, plan.sweep) if plan.resuming else 0
         self.asked: dict[int, Any] = {}  # running trials: number -> Optuna Trial
         self.tasks: dict[int, TrialTask] = {}
         self.run_dirs: dict[int, str] = {}

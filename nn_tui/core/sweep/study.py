@@ -46,11 +46,17 @@ def rung_epochs(epochs: int, prune: bool) -> tuple[int, ...]:
     return tuple(out)
 
 
-def storage(sweep_dir: str | Path):
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+LOCK_GRACE_SECONDS = 5  # a lock left by a killed process is taken over after this long (a journal append takes ms)
 
-    return JournalStorage(JournalFileBackend(str(Path(sweep_dir) / STUDY_FILE)))
+
+def storage(sweep_dir: str | Path):
+    """The study's journal file. Its path is absolute: Optuna's lock is a symlink to it, and a relative target
+    would dangle, so a lock left by a kill would never be taken over."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
+
+    path = str(Path(sweep_dir).resolve() / STUDY_FILE)
+    return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileSymlinkLock(path, grace_period=LOCK_GRACE_SECONDS)))
 
 
 def make_pruner(prune: bool, epochs: int):
@@ -167,24 +173,37 @@ def seed_of(t) -> int | None:
 
 
 def shown_trials(study) -> list:
-    """The trials a user sees: not the queued ones, and not a stopped one once its retry has started."""
+    """The trials a user sees: not the queued ones, not a stopped one once its retry has started, and not one a
+    kill interrupted while it was being sampled (it never ran)."""
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs and t.state != TrialState.WAITING}
-    return [t for t in trials if t.state != TrialState.WAITING and t.number not in retried]
+    return [t for t in trials
+            if t.state != TrialState.WAITING and t.number not in retried and status_of(t) != UNSAMPLED]
 
 
-def prepare_resume(study) -> int:
+UNSAMPLED = "unsampled"
+
+
+def prepare_resume(study, sweep: Sweep) -> int:
     """Before continuing a sweep: trials left running by a kill are marked stopped; every stopped trial without a
     retry yet is queued again with the same values and seed. Returns how many finished (never to run again)."""
     from optuna.trial import TrialState
 
-    trials = study.get_trials(deepcopy=False)
-    for t in trials:
-        if t.state == TrialState.RUNNING:
-            study._storage.set_trial_user_attr(t._trial_id, RESULT_ATTR, {"status": "stopped", "message": "killed"})
-            study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+    keys = set(sweep.spec.params) | ({"seed"} if sweep.spec.method == "grid" else set())
+    params: dict[int, dict] = {}
+    for t in study.get_trials(deepcopy=False):
+        if t.state != TrialState.RUNNING:
+            continue
+        full = dict(t.params)
+        if not keys <= set(full) and "grid_id" in t.system_attrs:  # killed while Optuna was filling in its values
+            sampler = make_sampler(sweep)
+            full = dict(zip(sampler._param_names, sampler._all_grids[t.system_attrs["grid_id"]]))
+        status = "stopped" if keys <= set(full) else UNSAMPLED  # an unsampled one is replaced by a new trial
+        params[t.number] = full
+        study._storage.set_trial_user_attr(t._trial_id, RESULT_ATTR, {"status": status, "message": "killed"})
+        study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
     for t in trials:
@@ -192,5 +211,5 @@ def prepare_resume(study) -> int:
             attrs = {"retry_of": t.number}
             if "seed" in t.user_attrs:
                 attrs["seed"] = t.user_attrs["seed"]
-            study.enqueue_trial(dict(t.params), user_attrs=attrs)
+            study.enqueue_trial(params.get(t.number, dict(t.params)), user_attrs=attrs)
     return sum(1 for t in shown_trials(study) if status_of(t) in FINISHED)
