@@ -85,6 +85,8 @@ def _plan(sweep_file, resume, workers, trials, set_, out, backend, address):
             raise UserError(f"give either a SWEEP_FILE ({sweep_file}) or --resume SWEEP_DIR, not both")
         if set_ or trials is not None or out is not None:
             raise UserError("--set, --trials and --out cannot change a resumed sweep; only --workers can")
+        if backend == "ray":
+            raise UserError("--resume continues a sweep with the local backend; leave out --backend ray")
         return plan_resume(resume, workers=workers)
     if sweep_file is None:
         raise UserError("missing SWEEP_FILE: a sweep file or bundled sweep name (or --resume SWEEP_DIR)")

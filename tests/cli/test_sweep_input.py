@@ -52,6 +52,8 @@ def test_bad_command_lines(tmp_path, nn_tui):
     refused(nn_tui("sweep", tmp_path / "missing.toml"), "missing.toml", "not found")
     refused(nn_tui("sweep", "--resume", tmp_path), str(tmp_path), "not a sweep folder")
     refused(nn_tui("sweep", path, "--address", "10.0.0.1:6379"), "--address", "--backend ray")
+    refused(nn_tui("sweep", "--resume", tmp_path, "--backend", "ray"), "--resume", "local backend")
+    refused(nn_tui("sweep", path, "--resume", tmp_path), "--resume", "not both")
     plain = tmp_path / "plain.toml"
     plain.write_text('[data]\ndataset = "xor"\n')
     refused(nn_tui("sweep", plain), "plain.toml", "sweep", "[sweep] table")
