@@ -18,6 +18,7 @@ import typer  # noqa: E402 - after the signal handling: importing it takes a not
 from nn_tui.cli.exits import EXIT_EXPECT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail, json_error  # noqa: E402, F401
 from nn_tui.cli.lr_find import lr_find_cmd  # noqa: E402
 from nn_tui.cli.run import run_cmd  # noqa: E402
+from nn_tui.cli.sweep import sweep_cmd  # noqa: E402
 from nn_tui.core.errors import UserError  # noqa: E402
 
 app = typer.Typer(
@@ -66,19 +67,21 @@ def open_cmd(preset: str = typer.Argument(..., help="A preset file, or the name 
 
 @app.command("presets")
 def presets_cmd() -> None:
-    """List the bundled presets with their descriptions."""
+    """List the bundled presets and sweeps with their descriptions."""
     from nn_tui.core.preset import bundled_presets, read_toml
+    from nn_tui.core.sweep.bundled import bundled_sweeps
 
-    rows = []
-    for name, path in bundled_presets().items():
-        try:
-            desc = str(read_toml(path).get("description", ""))
-        except UserError:
-            desc = "(unreadable)"
-        rows.append((name, desc))
-    width = max((len(n) for n, _ in rows), default=0)
-    for name, desc in rows:
-        typer.echo(f"{name.ljust(width)}  {desc}")
+    sections = (("", bundled_presets()), ("sweeps (nn-tui sweep NAME):", bundled_sweeps()))
+    width = max((len(n) for _, found in sections for n in found), default=0)
+    for title, found in sections:
+        if title and found:
+            typer.echo(title)
+        for name, path in found.items():
+            try:
+                desc = str(read_toml(path).get("description", ""))
+            except UserError:
+                desc = "(unreadable)"
+            typer.echo(f"{name.ljust(width)}  {desc}")
 
 
 @app.command("datasets")
@@ -143,6 +146,7 @@ def serve_cmd(
 
 
 app.command("run")(run_cmd)
+app.command("sweep")(sweep_cmd)
 app.command("lr-find")(lr_find_cmd)
 
 

@@ -35,6 +35,12 @@ def test_importing_core_does_not_import_torch():
     assert r.stdout.strip() == "False", r.stderr
 
 
+def test_importing_the_sweep_engine_imports_neither_optuna_nor_ray():
+    r = python("import sys, nn_tui.core.sweep.runner, nn_tui.cli.sweep; "
+               "print([m for m in ('optuna', 'ray', 'torch') if m in sys.modules])")
+    assert r.stdout.strip() == "[]", r.stderr
+
+
 def test_headless_run_never_imports_textual(tmp_path):
     code = f"""
 import sys
@@ -62,12 +68,13 @@ try:
 except SystemExit:
     pass
 print("TORCH" if "torch" in sys.modules else "NO_TORCH", "TEXTUAL" if "textual" in sys.modules else "NO_TEXTUAL",
-      "SERVE" if "textual_serve" in sys.modules or "aiohttp" in sys.modules else "NO_SERVE")
+      "SERVE" if "textual_serve" in sys.modules or "aiohttp" in sys.modules else "NO_SERVE",
+      "SWEEP_ENGINES" if "optuna" in sys.modules or "ray" in sys.modules else "NO_SWEEP_ENGINES")
 """
     t0 = time.perf_counter()
     r = python(code)
     elapsed = time.perf_counter() - t0
     assert r.returncode == 0, r.stderr
-    assert "run" in r.stdout and "presets" in r.stdout and "serve" in r.stdout
-    assert r.stdout.strip().splitlines()[-1] == "NO_TORCH NO_TEXTUAL NO_SERVE"
+    assert "run" in r.stdout and "presets" in r.stdout and "serve" in r.stdout and "sweep" in r.stdout
+    assert r.stdout.strip().splitlines()[-1] == "NO_TORCH NO_TEXTUAL NO_SERVE NO_SWEEP_ENGINES"
     assert elapsed < 5  # generous: the real figure is in benchmarks/, this only catches a torch import

@@ -127,6 +127,8 @@ def test_presets_lists_bundled_presets(nn_tui):
     for name in ("and", "xor", "linear", "circles", "moons", "spiral", "blobs", "sine"):
         assert name in names
     assert "XOR gate" in r.stdout
+    sweeps = names[names.index("sweeps") + 1:]  # then the bundled sweeps, under their own heading
+    assert {"learning_rates", "activations_at_depth", "optimizers", "width_vs_depth"} <= set(sweeps)
 
 
 def test_quiet_run_of_a_bundled_preset_from_another_folder(nn_tui, tmp_path):
