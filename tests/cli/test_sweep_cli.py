@@ -186,10 +186,10 @@ def test_a_diverged_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     sweep_dir = tmp_path / events(done)[-1]["sweep_dir"]
     assert sweep_dir.parent == tmp_path / "sweeps"
     rows = trials_csv(sweep_dir)
-    assert len(rows) == 14
+    assert len(rows) == 21
     assert {r["status"] for r in rows if r["training.lr"] == "10.0"} == {"diverged"}
     assert {r["status"] for r in rows if r["training.lr"] != "10.0"} == {"completed"}
     summary = json.loads((sweep_dir / "summary.json").read_text())
     ten = next(v for v in summary["per_value"]["training.lr"] if v["value"] == 10.0)
-    assert ten["n"] == 0 and ten["other"] == {"diverged": 2}
+    assert ten["n"] == 0 and ten["other"] == {"diverged": 3}
     assert summary["best"]["params"]["training.lr"] not in (10.0, 0.0001)
