@@ -18,7 +18,6 @@ class LessonPanel(VerticalScroll):
         dock: right; width: 32; height: 1fr; padding: 0 1;
         border: round $border-blurred; border-title-color: $text-accent; border-title-style: bold;
     }
-    MainScreen.-wide LessonPanel { width: 46; }
     LessonPanel .lesson-head { text-style: bold; color: $text-accent; margin-top: 1; }
     LessonPanel #lesson-title { text-style: bold; }
     LessonPanel #lesson-status { color: $text-muted; margin-top: 1; }
@@ -63,7 +62,8 @@ class LessonPanel(VerticalScroll):
         self.query_one("#lesson-idea", Static).update(lesson.idea)
         self.query_one("#lesson-watch", Static).update(lesson.watch)
         self.query_one("#lesson-question", Static).update(lesson.question)
-        text = lesson.try_text + ("\n" + "\n".join(f"--set {s}" for s in lesson.try_set) if lesson.try_set else "")
+        shown = [f"--set {s}" for s in lesson.try_set]
+        text = lesson.try_text + ("\n" + "\n".join(shown) if shown and sum(map(len, shown)) <= 80 else "")
         if lesson.is_sweep:
             text += f"\n\nThe whole comparison, headless:\n{lesson.command}"
         self.query_one("#lesson-try", Static).update(text)

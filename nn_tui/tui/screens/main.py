@@ -67,7 +67,7 @@ class MainScreen(LessonKeys, RunKeys, PresetFiles, DataProbe, Screen):
         Binding("r", "reset", "Reset", id="run.reset", tooltip="Clear the run, or restart it from fresh weights"),
         Binding("l", "log_scale", "Log", id="chart.log", tooltip="Loss chart: linear / log scale"),
         Binding("L", "find_lr", "Find lr", id="tools.lr-find", show=False, tooltip="Learning-rate finder"),
-        Binding("f2", "lessons", "Lessons", id="lessons.open", tooltip="The lessons path: how networks learn and fail"),
+        Binding("f2", "lessons", "Lessons", id="lessons.open", show=False, tooltip="The lessons path: how networks learn and fail"),
         Binding("y", "lesson_try", "Try this", id="lessons.try", tooltip="Apply the lesson's one change and run again"),
         Binding("greater_than_sign", "lesson_next", "Next lesson", id="lessons.next", show=False),
         Binding("less_than_sign", "lesson_prev", "Prev lesson", id="lessons.prev", show=False),
