@@ -68,3 +68,10 @@ async def test_lesson2_walk_open_run_fail_try_solved(make_app, progress_in_tmp):
         await pilot.press("greater_than_sign")  # next lesson: its setup and text replace this one's
         await wait_for(pilot, lambda: panel.lesson.number == 3, timeout=20)
         assert app.screen.preset.data.dataset == "linear" and app.screen.preset.training.lr == 0.001
+        assert not panel.query_one("#lesson-figure").display
+
+        await pilot.press("greater_than_sign")  # lesson 4 draws the activations' shapes and slopes beside its text
+        await wait_for(pilot, lambda: panel.lesson.number == 4, timeout=20)
+        figure = str(panel.query_one("#lesson-figure").render())
+        assert panel.query_one("#lesson-figure").display
+        assert "sigm" in figure and "f′≤0.25" in figure and "gelu" in figure

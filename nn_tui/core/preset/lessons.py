@@ -21,6 +21,7 @@ STATE_ENV = "NN_TUI_STATE_DIR"  # overrides where progress is kept (tests point 
 # Where a lesson's effect shows in the app: a main tab, or a view of the Inside tab.
 TABS = ("data", "network", "train", "boundary", "health", "forward", "landscape", "truth", "confusion")
 TEXT_KEYS = ("title", "idea", "watch", "question", "try_text")
+FIGURES = ("", "activations")  # a small figure the app shows beside the text (nn_tui.tui.lessons.figures)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Lesson:
     try_set: list[str] = field(default_factory=list)  # the same change as `--set` overrides
     tab: str = "train"
     is_sweep: bool = False
+    figure: str = ""
 
     @property
     def key(self) -> str:
@@ -45,7 +47,11 @@ class Lesson:
     def command(self) -> str:
         """The headless command that runs this lesson's setup."""
         verb = "sweep" if self.is_sweep else "run"
-        return f"nn-tui {verb} {self.path}"
+        try:  # short when the lessons are below the current folder (a checkout of the repo)
+            shown = self.path.resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            shown = self.path
+        return f"nn-tui {verb} {shown}"
 
     def preset(self, *, tried: bool = False) -> Preset:
         """The lesson's preset (for a sweep: the preset each trial starts from); with `tried`, the change applied."""
@@ -71,7 +77,7 @@ def parse_lesson(path: Path, number: int) -> Lesson:
     if not isinstance(table, dict):
         raise UserError("no [lesson] table with title, idea, watch, question, try_text, try and tab", source=source,
                         key="lesson")
-    allowed = (*TEXT_KEYS, "try", "tab")
+    allowed = (*TEXT_KEYS, "try", "tab", "figure")
     for key in table:
         if key not in allowed:
             raise UserError(f"unknown key {key!r}; allowed keys: {', '.join(allowed)}", source=source, key=f"lesson.{key}")
@@ -87,7 +93,11 @@ def parse_lesson(path: Path, number: int) -> Lesson:
     tab = table.get("tab", "train")
     if tab not in TABS:
         raise UserError(f"{tab!r} is not allowed; expected one of: {', '.join(TABS)}", source=source, key="lesson.tab")
-    lesson = Lesson(number, path, try_set=list(try_set), tab=tab, is_sweep="sweep" in raw, **texts)
+    figure = table.get("figure", "")
+    if figure not in FIGURES:
+        raise UserError(f"{figure!r} is not allowed; expected one of: {', '.join(repr(f) for f in FIGURES)}",
+                        source=source, key="lesson.figure")
+    lesson = Lesson(number, path, try_set=list(try_set), tab=tab, is_sweep="sweep" in raw, figure=figure, **texts)
     lesson.preset(tried=True)  # a change that does not apply is the lesson's mistake: say so now
     return lesson
 

@@ -8,6 +8,7 @@ from textual.message import Message
 from textual.widgets import Button, Static
 
 from nn_tui.core.preset.lessons import Lesson
+from nn_tui.tui.lessons.figures import activation_figure
 
 
 class LessonPanel(VerticalScroll):
@@ -20,6 +21,7 @@ class LessonPanel(VerticalScroll):
     }
     LessonPanel .lesson-head { text-style: bold; color: $text-accent; margin-top: 1; }
     LessonPanel #lesson-title { text-style: bold; }
+    LessonPanel #lesson-figure { margin-top: 1; }
     LessonPanel #lesson-status { color: $text-muted; margin-top: 1; }
     LessonPanel Horizontal { height: auto; margin-top: 1; }
     LessonPanel Button { min-width: 4; margin-right: 1; }
@@ -38,6 +40,7 @@ class LessonPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("", id="lesson-title", markup=False)
         yield Static("", id="lesson-idea", markup=False)
+        yield Static("", id="lesson-figure", markup=False)
         yield Static("What to watch", classes="lesson-head")
         yield Static("", id="lesson-watch", markup=False)
         yield Static("Question", classes="lesson-head")
@@ -60,6 +63,9 @@ class LessonPanel(VerticalScroll):
         self.border_title = f"Lesson {lesson.number} of {total}"
         self.query_one("#lesson-title", Static).update(lesson.title)
         self.query_one("#lesson-idea", Static).update(lesson.idea)
+        figure = self.query_one("#lesson-figure", Static)
+        figure.update(activation_figure() if lesson.figure == "activations" else "")
+        figure.display = bool(lesson.figure)
         self.query_one("#lesson-watch", Static).update(lesson.watch)
         self.query_one("#lesson-question", Static).update(lesson.question)
         shown = [f"--set {s}" for s in lesson.try_set]
