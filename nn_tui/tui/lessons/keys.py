@@ -31,7 +31,7 @@ class LessonKeys:
             if action == "lesson_prev":
                 return self.lesson.number > 1 or None
             return True
-        return super().check_action(action, parameters)  # type: ignore[misc]
+        return super().check_action(action, parameters)
 
     def _lessons(self) -> list[Lesson]:
         cached = getattr(self, "_lessons_cache", None)
@@ -39,7 +39,7 @@ class LessonKeys:
             try:
                 cached = all_lessons()
             except UserError as exc:
-                self.notify(str(exc), title="Cannot read the lessons", severity="error")  # type: ignore[attr-defined]
+                self.notify(str(exc), title="Cannot read the lessons", severity="error")
                 cached = []
             self._lessons_cache = cached
         return cached
@@ -53,10 +53,10 @@ class LessonKeys:
 
         def chosen(number: int | None) -> None:
             if number:
-                self.call_later(self.open_lesson, number)  # type: ignore[attr-defined]
+                self.call_later(self.open_lesson, number)
 
         current = self.lesson.number if self.lesson else None
-        self.app.push_screen(LessonsScreen(lessons, current), chosen)  # type: ignore[attr-defined]
+        self.app.push_screen(LessonsScreen(lessons, current), chosen)
 
     async def open_lesson(self, number: int, *, run: bool = True, tried: bool = False) -> None:
         """Load lesson `number`'s setup (with its change when `tried`), show its text, and run it."""
@@ -67,25 +67,25 @@ class LessonKeys:
         try:
             preset = lesson.preset(tried=tried)
         except UserError as exc:
-            self.notify(str(exc), title="Cannot open the lesson", severity="error")  # type: ignore[attr-defined]
+            self.notify(str(exc), title="Cannot open the lesson", severity="error")
             return
-        if self.run.active:  # type: ignore[attr-defined]
-            await self.run.stop_and_wait(timeout=2.0)  # type: ignore[attr-defined]
+        if self.run.active:
+            await self.run.stop_and_wait(timeout=2.0)
         self.lesson, self.lesson_tried = lesson, tried
-        await self.apply_preset(preset, None)  # type: ignore[attr-defined]  # None: Save never writes a lesson file
-        self._setup_changed()  # type: ignore[attr-defined]
-        panel = self.query_one_optional(LessonPanel)  # type: ignore[attr-defined]
+        await self.apply_preset(preset, None)  # None: Save never writes a lesson file
+        self._setup_changed()
+        panel = self.query_one_optional(LessonPanel)
         status = self._lesson_status(running=run)
         if panel is None:
-            await self.mount(LessonPanel(lesson, len(lessons)), before=self.query_one(Footer))  # type: ignore[attr-defined]
-            self.query_one(LessonPanel).set_status(status)  # type: ignore[attr-defined]
+            await self.mount(LessonPanel(lesson, len(lessons)), before=self.query_one(Footer))
+            self.query_one(LessonPanel).set_status(status)
         else:
             panel.show(lesson, len(lessons), status)
-        self.refresh_bindings()  # type: ignore[attr-defined]
+        self.refresh_bindings()
         if run:
             self._lesson_run_pending = True
             mark_progress(lesson, "tried" if tried else "ran")
-            self.action_train()  # type: ignore[attr-defined]
+            self.action_train()
 
     def _lesson_status(self, *, running: bool, ended: str = "") -> str:
         assert self.lesson is not None
@@ -100,15 +100,15 @@ class LessonKeys:
             return
         self._lesson_run_pending = False
         main_tab, inside = TAB_TARGETS[self.lesson.tab]
-        self.action_show_tab(main_tab)  # type: ignore[attr-defined]
+        self.action_show_tab(main_tab)
         if inside is not None:
             def show_inside() -> None:
-                tabs = self.query_one_optional("#insight-tabs", TabbedContent)  # type: ignore[attr-defined]
+                tabs = self.query_one_optional("#insight-tabs", TabbedContent)
                 if tabs is not None:
                     tabs.active = inside
 
-            self.when_mounted(show_inside)  # type: ignore[attr-defined]
-        panel = self.query_one_optional(LessonPanel)  # type: ignore[attr-defined]
+            self.when_mounted(show_inside)
+        panel = self.query_one_optional(LessonPanel)
         if panel is not None:
             panel.set_status(self._lesson_status(running=False, ended=event.finished.status))
 
@@ -119,20 +119,20 @@ class LessonKeys:
 
     def action_lesson_try(self) -> None:
         if self.lesson is not None:
-            self.call_later(self.open_lesson, self.lesson.number, tried=True)  # type: ignore[attr-defined]
+            self.call_later(self.open_lesson, self.lesson.number, tried=True)
 
     def action_lesson_next(self) -> None:
         if self.lesson is not None and self.lesson.number < len(self._lessons()):
-            self.call_later(self.open_lesson, self.lesson.number + 1)  # type: ignore[attr-defined]
+            self.call_later(self.open_lesson, self.lesson.number + 1)
 
     def action_lesson_prev(self) -> None:
         if self.lesson is not None and self.lesson.number > 1:
-            self.call_later(self.open_lesson, self.lesson.number - 1)  # type: ignore[attr-defined]
+            self.call_later(self.open_lesson, self.lesson.number - 1)
 
     def action_lesson_close(self) -> None:
         self.lesson = None
         self._lesson_run_pending = False
-        panel = self.query_one_optional(LessonPanel)  # type: ignore[attr-defined]
+        panel = self.query_one_optional(LessonPanel)
         if panel is not None:
             panel.remove()
-        self.refresh_bindings()  # type: ignore[attr-defined]
+        self.refresh_bindings()
