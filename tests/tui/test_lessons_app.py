@@ -64,6 +64,12 @@ async def test_lesson2_walk_open_run_fail_try_solved(make_app, progress_in_tmp):
         assert "✓ Why hidden layers" in str(options.get_option_at_index(1).prompt)
         assert options.highlighted == 1  # the current lesson
         await pilot.press("escape")
+        await pilot.press("ctrl+p")  # the palette's command opens the same list
+        await pilot.press(*"lessons")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonsScreen))
+        await pilot.press("escape")
 
         await pilot.press("greater_than_sign")  # next lesson: its setup and text replace this one's
         await wait_for(pilot, lambda: panel.lesson.number == 3, timeout=20)
