@@ -98,6 +98,8 @@ class LessonKeys:
         """A lesson's run ended: go to the view where its effect shows."""
         if self.lesson is None or not self._lesson_run_pending:
             return
+        if event.finished.status == "stopped":  # a run stopped by hand, or the one a newly opened lesson replaced
+            return
         self._lesson_run_pending = False
         main_tab, inside = TAB_TARGETS[self.lesson.tab]
         self.action_show_tab(main_tab)
