@@ -16,6 +16,7 @@ install_signal_handling()
 import typer  # noqa: E402 - after the signal handling: importing it takes a noticeable moment
 
 from nn_tui.cli.exits import EXIT_EXPECT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail, json_error  # noqa: E402, F401
+from nn_tui.cli.lessons import lessons_cmd  # noqa: E402
 from nn_tui.cli.lr_find import lr_find_cmd  # noqa: E402
 from nn_tui.cli.run import run_cmd  # noqa: E402
 from nn_tui.cli.sweep import sweep_cmd  # noqa: E402
@@ -148,6 +149,7 @@ def serve_cmd(
 app.command("run")(run_cmd)
 app.command("sweep")(sweep_cmd)
 app.command("lr-find")(lr_find_cmd)
+app.command("lessons")(lessons_cmd)
 
 
 def main() -> None:

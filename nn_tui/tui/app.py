@@ -50,6 +50,8 @@ class NNTuiApp(App):
         device_source: Callable[[str | None], DeviceReport] | None = None,
         runs_dir: str | Path = "runs",
         warm_torch: bool = True,
+        lesson: int | None = None,
+        lesson_run: bool = True,
     ) -> None:
         super().__init__()
         self.initial_preset = preset
@@ -67,6 +69,8 @@ class NNTuiApp(App):
         self.first_frame_ready = False
         self._after_first_frame: list[Callable[[], object]] = []
         self.runs: list[RunController] = []  # every run the app holds, shown or not
+        self.initial_lesson = lesson  # `nn-tui lessons N`: open on lesson N (and run it unless lesson_run is False)
+        self.initial_lesson_run = lesson_run
 
     def add_run(self) -> RunController:
         """A new run controller, trained with this app's trainer into its runs folder."""
@@ -84,7 +88,11 @@ class NNTuiApp(App):
         # Fewer, cheaper garbage collections: rendering makes many short-lived objects, and with
         # torch loaded a full collection walks hundreds of thousands of objects (see warm_up_torch).
         gc.set_threshold(GC_THRESHOLD, 20, 20)
-        self.push_screen(MainScreen(self.add_run(), self.initial_preset, self.initial_path))
+        main = MainScreen(self.add_run(), self.initial_preset, self.initial_path)
+        self.push_screen(main)
+        if self.initial_lesson is not None:
+            number, run = self.initial_lesson, self.initial_lesson_run
+            main.call_after_refresh(lambda: main.call_later(main.open_lesson, number, run=run))
         if self.warm_torch:
             # Importing torch holds the interpreter for seconds, with pauses of up to a few hundred
             # milliseconds that keys would wait through. So it starts once the user has left the

@@ -145,7 +145,8 @@ def parse_preset(raw: dict[str, Any], *, source: str | None = None, default_name
 
     if not isinstance(raw, dict):
         raise UserError("a preset must be a TOML table", source=source)
-    allowed = ("name", "description", "seed", "data", "model", "training", "expect")
+    # `lesson` holds a lesson's text (nn_tui.core.preset.lessons checks it); training ignores it.
+    allowed = ("name", "description", "seed", "data", "model", "training", "expect", "lesson")
     top_raw = {k: v for k, v in raw.items() if k in ("name", "description", "seed")}
     for key in raw:
         if key not in allowed:

@@ -44,6 +44,7 @@ class NNTuiCommands(CommandList):
             out.append(("Toggle log scale of the loss chart", screen.action_log_scale, "l"))
         out.append(("Compare runs", screen.action_compare_runs,
                     "past runs in the runs folder; select two or more to overlay their loss curves"))
+        out += self._lesson_commands()
         history = run.history
         if not run.active and history is not None and history.finished is not None:
             out += export_commands(self.app, history.run_dir)
@@ -51,6 +52,17 @@ class NNTuiCommands(CommandList):
             out.append((f"Bundled preset: {name}", partial(self._open_bundled, path), str(path.name)))
         for name, info in screen.datasets.items():
             out.append((f"Dataset: {name}", partial(screen.choose_dataset, name), info.description))
+        return out
+
+    def _lesson_commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        screen = self.screen
+        out = [("Lessons", screen.action_lessons, "how networks learn and fail: pick a lesson, run it, try one change (f2)")]
+        lesson = getattr(screen, "lesson", None)
+        if lesson is not None:
+            out.append(("Lesson: try this", screen.action_lesson_try, f"{lesson.try_text} (y)"))
+            out.append(("Next lesson", screen.action_lesson_next, ">"))
+            out.append(("Previous lesson", screen.action_lesson_prev, "<"))
+            out.append(("Close the lesson", screen.action_lesson_close, "hide the lesson's text"))
         return out
 
     def _resume_commands(self) -> list[tuple[str, Callable[[], object], str]]:

@@ -26,6 +26,7 @@ from nn_tui.core.preset import (
     Preset,
     TrainingSpec,
 )
+from nn_tui.tui.lessons.keys import LessonKeys
 from nn_tui.tui.messages import TorchReady
 from nn_tui.tui.palette.providers import NNTuiCommands
 from nn_tui.tui.screens.data_probe import DataProbe
@@ -53,7 +54,7 @@ def default_preset() -> Preset:
     )
 
 
-class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
+class MainScreen(LessonKeys, RunKeys, PresetFiles, DataProbe, Screen):
     COMMANDS = Screen.COMMANDS | {NNTuiCommands}
     BINDINGS = [
         Binding("t", "train", "Train", id="run.train", tooltip="Train the current setup in a new run"),
@@ -66,6 +67,10 @@ class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
         Binding("r", "reset", "Reset", id="run.reset", tooltip="Clear the run, or restart it from fresh weights"),
         Binding("l", "log_scale", "Log", id="chart.log", tooltip="Loss chart: linear / log scale"),
         Binding("L", "find_lr", "Find lr", id="tools.lr-find", show=False, tooltip="Learning-rate finder"),
+        Binding("f2", "lessons", "Lessons", id="lessons.open", show=False, tooltip="The lessons path: how networks learn and fail"),
+        Binding("y", "lesson_try", "Try this", id="lessons.try", tooltip="Apply the lesson's one change and run again"),
+        Binding("greater_than_sign", "lesson_next", "Next lesson", id="lessons.next", show=False),
+        Binding("less_than_sign", "lesson_prev", "Prev lesson", id="lessons.prev", show=False),
         Binding("f1,question_mark", "app.help", "Help", id="app.help"),
         Binding("ctrl+s", "save", "Save", id="preset.save"),
         Binding("ctrl+o", "open", "Open", id="preset.open"),
