@@ -17,10 +17,11 @@ HELP = """\
   [b]x[/]            stop the run (it is saved as "stopped")
   [b]space[/]        pause / resume
   [b]n[/]            while paused: run exactly one more epoch
-  [b]e[/]            while training: change the learning rate, momentum, weight decay or L1 (weights kept)
+  [b]e[/]            while training: change lr, momentum, weight decay or L1 (weights kept)
   [b]r[/]            reset: clear the last run; while training, restart from fresh weights
   [b]l[/]            loss chart: linear / log scale
-  [b]L[/]            learning-rate finder: sweep a copy of the network, plot the loss; [b]y[/] uses the suggestion
+  [b]L[/]            learning-rate finder: loss against lr; [b]y[/] uses its suggestion
+  [b]f2[/]           lessons; in one, [b]y[/] tries its change, [b]<[/] [b]>[/] go to the next / previous
   [b]ctrl+s[/]       save the setup as a preset (.toml, runs with [i]nn-tui run FILE[/])
   [b]ctrl+o[/]       open a preset file or a bundled preset
   [b]ctrl+p[/]       command palette: open, save, bundled presets, datasets, train…
