@@ -66,6 +66,8 @@ class MainScreen(RunKeys, PresetFiles, DataProbe, Screen):
         Binding("r", "reset", "Reset", id="run.reset", tooltip="Clear the run, or restart it from fresh weights"),
         Binding("l", "log_scale", "Log", id="chart.log", tooltip="Loss chart: linear / log scale"),
         Binding("L", "find_lr", "Find lr", id="tools.lr-find", show=False, tooltip="Learning-rate finder"),
+        Binding("E", "app.open_experiments", "Experiments", id="tools.experiments", show=False,
+                tooltip="Vary settings of this setup and run them side by side"),
         Binding("f1,question_mark", "app.help", "Help", id="app.help"),
         Binding("ctrl+s", "save", "Save", id="preset.save"),
         Binding("ctrl+o", "open", "Open", id="preset.open"),
