@@ -27,7 +27,9 @@ def header(table: DataTable) -> list[str]:
 
 
 async def test_vary_by_typing_run_open_and_use_best(make_app):
-    app = make_app(small_preset(epochs=5), sweep_runner=fake_runner())
+    preset = small_preset(epochs=5)
+    preset.training.lr, preset.training.optimizer = 0.05, "sgd"
+    app = make_app(preset, sweep_runner=fake_runner())
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_experiments(pilot)
         await pilot.press(*"0.001, 0.01, 0.1", "tab", *"adam, sgd", "enter")
@@ -43,8 +45,9 @@ async def test_vary_by_typing_run_open_and_use_best(make_app):
         rows = list(csv.DictReader((app.sweeps.sweep_dir / TRIALS_FILE).open()))
         assert sorted(r["status"] for r in rows) == ["completed"] * 6
 
-        await pilot.press("b")  # use best: the setup takes lr 0.1 (the preset had 0.01 by default)
         main = app.main_screen
+        assert (main.preset.training.lr, main.preset.training.optimizer) == (0.05, "sgd")
+        await pilot.press("b")  # use best: the setup takes lr 0.1 and adam, the best trial's settings
         await wait_for(pilot, lambda: main.preset.training.lr == 0.1 and main.preset.training.optimizer == "adam")
         assert isinstance(app.screen, ExperimentsScreen)
 
