@@ -89,9 +89,11 @@ class NNTuiApp(App):
         # Fewer, cheaper garbage collections: rendering makes many short-lived objects, and with
         # torch loaded a full collection walks hundreds of thousands of objects (see warm_up_torch).
         gc.set_threshold(GC_THRESHOLD, 20, 20)
-        self.push_screen(MainScreen(self.add_run(), self.initial_preset, self.initial_path))
-        if self.initial_sweep is not None:
-            self.open_experiments(self.initial_sweep)
+        main = MainScreen(self.add_run(), self.initial_preset, self.initial_path)
+        self.push_screen(main)
+        if self.initial_sweep is not None:  # over the main screen once its tabs are all there
+            sweep = self.initial_sweep
+            self.after_first_frame(lambda: main.when_mounted(lambda: self.open_experiments(sweep)))
         if self.warm_torch:
             # Importing torch holds the interpreter for seconds, with pauses of up to a few hundred
             # milliseconds that keys would wait through. So it starts once the user has left the

@@ -63,10 +63,15 @@ class OverlayChart(PlotWidget):
             low = [band.low[i] for i in pick] if with_band else None
             high = [band.high[i] for i in pick] if with_band else None
             out.append((band.label if legend else None, xs, row, low, high, color(band.color)))
-        return out, self.metric
+        values = [y for _, _, mean, low, high, _ in out for y in (*mean, *(low or ()), *(high or ()))]
+        # A diverging trial's loss reaches 1e20 and flattens every other curve: then the axis is logarithmic.
+        log = bool(values) and min(values) > 0 and max(values) / min(values) > 1e3
+        return out, self.metric, log
 
     def draw(self, plt: Any, data: Any) -> None:
-        curves, metric = data
+        curves, metric, log = data
+        if log:
+            plt.yscale("log")
         for label, xs, mean, low, high, rgb in curves:
             if low is not None and low != high:
                 plt.plot(xs, low, color=faint(rgb), marker="dot")
@@ -96,7 +101,7 @@ class AgainstChart(PlotWidget):
         self.changed()
 
     def placeholder(self) -> str | None:
-        return None if self.points[0] else "finished trials: metric against a varied setting"
+        return None if self.points[0] else "finished trials appear here"
 
     def snapshot(self, width: int, height: int) -> Any:
         xs, ys, log = self.points

@@ -160,7 +160,8 @@ class ExperimentsScreen(Screen):
             return
         try:
             sweep = build_sweep(self.base, self.texts(), seeds=self._number("seeds", 1),
-                                workers=self._number("workers", 1), trials=self._number("trials", 8))
+                                workers=self._number("workers", 1), trials=self._number("trials", 8),
+                                like=self.loaded)
         except UserError as exc:
             self.notify(str(exc), title="Cannot run these values", severity="error")
             return
@@ -311,7 +312,7 @@ class ExperimentsScreen(Screen):
             table.clear(columns=True)
             for label in columns:
                 table.add_column(label, key=label)
-        keep = self.highlighted.number if self.highlighted is not None else None
+        row, scroll = table.cursor_row, table.scroll_y  # the place, not the trial: ranks move while trials run
         table.clear()
         for t in board.ranked():
             value = "-" if t.value is None else f"{t.value:.4g}"
@@ -322,8 +323,9 @@ class ExperimentsScreen(Screen):
                      *[board.label(k, t.params.get(k)) for k in board.keys],
                      *([str(t.seed)] if seeds else []), value, status]
             table.add_row(*cells, key=str(t.number))
-        if keep is not None and str(keep) in {str(t.number) for t in board.trials.values()}:
-            table.move_cursor(row=table.get_row_index(str(keep)), animate=False)
+        if table.row_count:
+            table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False, scroll=False)
+            table.scroll_to(y=scroll, animate=False, immediate=True)
 
     def _show_line(self) -> None:
         ctl, board = self.controller, self.board

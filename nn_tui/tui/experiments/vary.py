@@ -99,9 +99,10 @@ def field_text(value: Any) -> str:
 
 
 def build_sweep(base: Preset, texts: dict[str, str], *, seeds: int = 1, workers: int = 1,
-                trials: int = DEFAULT_TRIALS) -> Sweep:
+                trials: int = DEFAULT_TRIALS, like: Sweep | None = None) -> Sweep:
     """The sweep the fields describe: a grid over the typed lists, or random sampling once a range is typed.
-    Every mistake is a UserError naming the field's key."""
+    Every mistake is a UserError naming the field's key. `like`: a sweep file opened in the view, whose metric,
+    direction and pruning are kept."""
     params = {}
     for key, text in texts.items():
         value = parse_field(key, text)
@@ -113,6 +114,13 @@ def build_sweep(base: Preset, texts: dict[str, str], *, seeds: int = 1, workers:
     table: dict[str, Any] = {"method": method, "seeds": seeds, "workers": workers, "params": params}
     if method == "random":
         table["trials"] = trials
+    if like is not None:
+        for key in ("metric", "direction"):
+            if getattr(like.spec, key):
+                table[key] = getattr(like.spec, key)
+        table["prune"] = like.spec.prune
+        if method == "random" and like.spec.method == "tpe":
+            table["method"] = "tpe"
     raw = preset_to_dict(base)
     raw.pop("expect", None)  # a sweep ranks its trials; a preset's own expectation is not a trial's failure
     preset = parse_preset(raw, source=SOURCE, default_name=base.name)

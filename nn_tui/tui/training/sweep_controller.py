@@ -35,6 +35,23 @@ def real_runner(plan: SweepPlan, on_event: Callable, stop: threading.Event) -> A
     return SweepRunner(plan, on_event=on_event, stop=stop)
 
 
+def start_resource_tracker() -> None:
+    """multiprocessing's resource tracker (started with the first worker process) hands it the fd of sys.stderr;
+    in the app that is Textual's capture, whose fd is not a real one ("bad value(s) in fds_to_keep"). Start it
+    here, on the UI thread, with stderr pointed at /dev/null (it only reports leaked semaphores)."""
+    import os
+    import sys
+    from multiprocessing import resource_tracker
+
+    saved = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
 def metric_curve(run_dir: str | None, metric: str) -> list[tuple[float, float]]:
     """The metric per epoch from a finished trial's metrics.csv (every epoch, not just the sampled ones)."""
     if not run_dir:
@@ -132,6 +149,8 @@ class SweepController:
         self._events = collections.deque()
         self.status = None
         self._set_state("starting")
+        if self.make_runner is real_runner:
+            start_resource_tracker()
         if self._timer is None:
             self._timer = self.app.set_interval(DRAIN_SECONDS, self.drain)
         self.worker = self.app.run_worker(lambda: self._work(planner, self._stop, self._events), thread=True,
