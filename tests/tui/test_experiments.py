@@ -104,3 +104,45 @@ async def test_stop_then_resume_finishes_the_same_sweep_folder(make_app):
         assert (Path(folder) / SUMMARY_FILE).is_file()
         await pilot.pause()
         assert "seed" in header(screen.query_one(DataTable))
+
+
+def fixed_sweep_folder(monkeypatch) -> None:
+    """Sweep folders are named by the clock; a snapshot needs the same name every time."""
+    import nn_tui.core.sweep.runner as runner
+
+    def create(out, name):
+        path = Path(out) / f"20250101-120000-{name}"
+        path.mkdir(parents=True)
+        return path
+
+    monkeypatch.setattr(runner, "create_sweep_dir", create)
+
+
+def snapshot_app(make_app):
+    preset = small_preset(epochs=5)
+    preset.name = "xor"
+    preset.training.lr, preset.training.optimizer = 0.05, "sgd"
+    return make_app(preset, sweep_runner=fake_runner(epochs=12))
+
+
+async def run_snapshot_sweep(pilot) -> None:
+    from tests.tui.test_snapshots import settle
+
+    app = pilot.app
+    await pilot.press("E")
+    await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+    app.screen.query_one("#exp-seeds", Input).value = "2"
+    await pilot.press(*"0.001, 0.01, 0.1", "tab", *"adam, sgd", "enter")
+    await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
+    await pilot.pause(0.3)
+    await settle(pilot)
+
+
+def test_experiments_snapshot_80x24(snap_compare, make_app, monkeypatch):
+    fixed_sweep_folder(monkeypatch)
+    assert snap_compare(snapshot_app(make_app), terminal_size=(80, 24), run_before=run_snapshot_sweep)
+
+
+def test_experiments_snapshot_160x50(snap_compare, make_app, monkeypatch):
+    fixed_sweep_folder(monkeypatch)
+    assert snap_compare(snapshot_app(make_app), terminal_size=(160, 50), run_before=run_snapshot_sweep)

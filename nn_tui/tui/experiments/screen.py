@@ -21,6 +21,15 @@ from nn_tui.tui.experiments.vary import build_sweep, current_value, field_text, 
 from nn_tui.tui.training.sweep_controller import SweepController
 
 SWATCH = "●"
+SHORT_STATUS = {"completed": "done", "early_stopped": "early"}  # the leaderboard's narrowest column
+
+
+def shown_path(path) -> str:
+    """A folder relative to the current one when it is inside it (shorter, and the same on every machine)."""
+    import os
+
+    text = os.path.relpath(path)
+    return str(path) if text.startswith("..") else text
 
 
 class ExperimentsScreen(Screen):
@@ -318,8 +327,9 @@ class ExperimentsScreen(Screen):
             value = "-" if t.value is None else f"{t.value:.4g}"
             if t.status == "running":
                 value = f"{t.curve[-1][1]:.4g}" if t.curve else "-"
-            status = f"{int(t.curve[-1][0])}/{t.epochs}" if t.status == "running" and t.curve and t.epochs else t.status
-            cells = [Text(SWATCH, style=f"rgb{color(board.color_of(t))}"),
+            status = (f"{int(t.curve[-1][0])}/{t.epochs}" if t.status == "running" and t.curve and t.epochs
+                      else SHORT_STATUS.get(t.status, t.status))
+            cells = [Text(SWATCH, style="#{:02x}{:02x}{:02x}".format(*color(board.color_of(t)))),
                      *[board.label(k, t.params.get(k)) for k in board.keys],
                      *([str(t.seed)] if seeds else []), value, status]
             table.add_row(*cells, key=str(t.number))
@@ -332,7 +342,7 @@ class ExperimentsScreen(Screen):
         if board is None:
             text = "type values (a list, or LOW..HIGH log) into fields, enter or ctrl+r runs them as a sweep"
         else:
-            where = f" · {ctl.sweep_dir}" if ctl.sweep_dir else ""
+            where = f" · {shown_path(ctl.sweep_dir)}" if ctl.sweep_dir else ""
             best = board.best()
             best_text = f" · best {best.value:.4g}" if best is not None else ""
             state = {"starting": "starting", "running": "running", "stopping": "stopping"}.get(ctl.state,
