@@ -149,8 +149,7 @@ class SweepController:
         self._events = collections.deque()
         self.status = None
         self._set_state("starting")
-        if self.make_runner is real_runner:
-            start_resource_tracker()
+        start_resource_tracker()  # once per app; any runner may start worker processes
         if self._timer is None:
             self._timer = self.app.set_interval(DRAIN_SECONDS, self.drain)
         self.worker = self.app.run_worker(lambda: self._work(planner, self._stop, self._events), thread=True,
