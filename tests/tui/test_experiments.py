@@ -64,10 +64,13 @@ async def test_a_range_samples_and_log_axis(make_app):
     async with app.run_test(size=(160, 50)) as pilot:
         screen = await open_experiments(pilot)
         screen.query_one("#exp-trials", Input).value = "3"
-        await pilot.press(*"1e-4..1e-1 log", "enter")
+        await pilot.press(*"1e-4..1e-1 log", "tab", "*", "enter")  # *: every optimizer
         await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
         await pilot.pause()
         assert screen.query_one(DataTable).row_count == 3
+        assert header(screen.query_one(DataTable))[1:3] == ["lr", "optimizer"]
+        assert set(app.sweeps.plan.sweep.spec.params["training.optimizer"].values) == {
+            "sgd", "momentum", "rmsprop", "adam", "adamw", "adagrad"}
         assert screen.query_one(AgainstChart).points[2] is True  # the lr axis is logarithmic
 
 
@@ -146,3 +149,22 @@ def test_experiments_snapshot_80x24(snap_compare, make_app, monkeypatch):
 def test_experiments_snapshot_160x50(snap_compare, make_app, monkeypatch):
     fixed_sweep_folder(monkeypatch)
     assert snap_compare(snapshot_app(make_app), terminal_size=(160, 50), run_before=run_snapshot_sweep)
+
+
+async def test_a_bundled_sweep_opens_with_its_values(make_app):
+    """As `nn-tui open width_vs_depth` does: its base preset is the setup and its layer lists run as they are."""
+    from nn_tui.cli import open_sweep_target
+
+    sweep = open_sweep_target("width_vs_depth")
+    assert sweep is not None and open_sweep_target("xor") is None  # a preset's name stays a preset
+    app = make_app(sweep.preset, sweep_runner=fake_runner(epochs=2), sweep=sweep)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+        screen = app.screen
+        assert screen.query_one("#exp-seeds", Input).value == str(sweep.spec.seeds)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
+        await pilot.pause()
+        assert header(screen.query_one(DataTable))[1] == "layers"
+        assert screen.query_one(DataTable).row_count == sweep.spec.total_runs()
+        assert app.sweeps.plan.metric == (sweep.spec.metric or "val_accuracy")

@@ -92,7 +92,7 @@ class ExperimentsScreen(Screen):
         with Horizontal(id="exp-body"):
             with VerticalScroll(id="exp-setup") as setup:
                 setup.border_title = "vary"
-                yield Static("a list: 0.01, 0.1\na range: 1e-4..1e-1 log", id="exp-hint")
+                yield Static("a list: 0.01, 0.1\na range: 1e-4..1e-1 log\n* : every choice", id="exp-hint")
                 for i, f in enumerate(self.fields):
                     with Horizontal(classes="vary-row"):
                         yield Label(f.label)
@@ -131,12 +131,14 @@ class ExperimentsScreen(Screen):
         """Put a sweep's varied values, seeds and workers into the fields."""
         from nn_tui.core.sweep.spec import toml_value  # noqa: F401 - field_text uses the same notation
 
+        self._loaded_params = {}
         for i, f in enumerate(self.fields):
             param = sweep.spec.params.get(f.key)
             if param is None:
                 continue
             value = ({"low": param.low, "high": param.high, "log": param.log} if param.is_range
                      else list(param.values or ()))
+            self._loaded_params[f.key] = (field_text(value), value)
             self.query_one(f"#vary-{i}", Input).value = field_text(value)
         self.query_one("#exp-seeds", Input).value = str(sweep.spec.seeds)
         self.query_one("#exp-workers", Input).value = str(max(1, sweep.spec.workers))
@@ -158,7 +160,17 @@ class ExperimentsScreen(Screen):
         return True
 
     def texts(self) -> dict[str, str]:
-        return {f.key: self.query_one(f"#vary-{i}", Input).value for i, f in enumerate(self.fields)}
+        """Each field's text; `*` in a field with choices means every choice."""
+        out = {}
+        for i, f in enumerate(self.fields):
+            text = self.query_one(f"#vary-{i}", Input).value
+            out[f.key] = ", ".join(f.choices) if text.strip() == "*" and f.choices else text
+        return out
+
+    def fixed_params(self, texts: dict[str, str]) -> dict:
+        """A loaded sweep's values for the fields that still show them as loaded."""
+        loaded = getattr(self, "_loaded_params", {})
+        return {key: value for key, (text, value) in loaded.items() if texts.get(key) == text}
 
     def _number(self, ident: str, default: int) -> int:
         text = self.query_one(f"#exp-{ident}", Input).value.strip()
@@ -167,10 +179,11 @@ class ExperimentsScreen(Screen):
     def action_run_sweep(self) -> None:
         if self.controller.active:
             return
+        texts = self.texts()
         try:
-            sweep = build_sweep(self.base, self.texts(), seeds=self._number("seeds", 1),
+            sweep = build_sweep(self.base, texts, seeds=self._number("seeds", 1),
                                 workers=self._number("workers", 1), trials=self._number("trials", 8),
-                                like=self.loaded)
+                                like=self.loaded, fixed=self.fixed_params(texts))
         except UserError as exc:
             self.notify(str(exc), title="Cannot run these values", severity="error")
             return

@@ -99,13 +99,14 @@ def field_text(value: Any) -> str:
 
 
 def build_sweep(base: Preset, texts: dict[str, str], *, seeds: int = 1, workers: int = 1,
-                trials: int = DEFAULT_TRIALS, like: Sweep | None = None) -> Sweep:
+                trials: int = DEFAULT_TRIALS, like: Sweep | None = None, fixed: dict[str, Any] | None = None) -> Sweep:
     """The sweep the fields describe: a grid over the typed lists, or random sampling once a range is typed.
     Every mistake is a UserError naming the field's key. `like`: a sweep file opened in the view, whose metric,
-    direction and pruning are kept."""
+    direction and pruning are kept; `fixed`: [sweep.params] values to use as they are for keys whose field still
+    shows them (a list of layer lists does not survive being split at commas)."""
     params = {}
     for key, text in texts.items():
-        value = parse_field(key, text)
+        value = (fixed or {}).get(key) if key in (fixed or {}) else parse_field(key, text)
         if value is not None:
             params[key] = value
     if not params:
