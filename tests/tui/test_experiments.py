@@ -32,9 +32,11 @@ async def test_vary_by_typing_run_open_and_use_best(make_app):
     app = make_app(preset, sweep_runner=fake_runner())
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_experiments(pilot)
-        await pilot.press(*"0.001, 0.01, 0.1", "tab", *"adam, sgd", "enter")
+        # two lists vary; the single value sets every trial's epochs and is no column
+        await pilot.press(*"0.001, 0.01, 0.1", "tab", *"adam, sgd", "tab", "tab", "3", "enter")
         await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
         await pilot.pause()
+        assert app.sweeps.plan.sweep.preset.training.epochs == 3
         table = screen.query_one(DataTable)
         # the columns: a colour swatch, exactly the varied settings, the metric, the state
         assert header(table) == [" ", "lr", "optimizer", "val_accuracy", "status"]

@@ -104,10 +104,12 @@ def build_sweep(base: Preset, texts: dict[str, str], *, seeds: int = 1, workers:
     Every mistake is a UserError naming the field's key. `like`: a sweep file opened in the view, whose metric,
     direction and pruning are kept; `fixed`: [sweep.params] values to use as they are for keys whose field still
     shows them (a list of layer lists does not survive being split at commas)."""
-    params = {}
+    params, settings = {}, {}
     for key, text in texts.items():
         value = (fixed or {}).get(key) if key in (fixed or {}) else parse_field(key, text)
-        if value is not None:
+        if isinstance(value, list) and len(value) == 1:  # one value: a setting of every trial, not a column
+            settings[key] = value[0]
+        elif value is not None:
             params[key] = value
     if not params:
         raise UserError("type values into at least one field, e.g. 0.001, 0.01, 0.1", source=SOURCE, key="vary")
@@ -122,6 +124,10 @@ def build_sweep(base: Preset, texts: dict[str, str], *, seeds: int = 1, workers:
         table["prune"] = like.spec.prune
         if method == "random" and like.spec.method == "tpe":
             table["method"] = "tpe"
+    if settings:
+        from nn_tui.core.sweep.spec import apply_params
+
+        base = apply_params(base, settings, base.seed, source=SOURCE)
     raw = preset_to_dict(base)
     raw.pop("expect", None)  # a sweep ranks its trials; a preset's own expectation is not a trial's failure
     preset = parse_preset(raw, source=SOURCE, default_name=base.name)
