@@ -170,3 +170,14 @@ async def test_a_bundled_sweep_opens_with_its_values(make_app):
         assert header(screen.query_one(DataTable))[1] == "layers"
         assert screen.query_one(DataTable).row_count == sweep.spec.total_runs()
         assert app.sweeps.plan.metric == (sweep.spec.metric or "val_accuracy")
+
+
+async def test_the_palette_opens_a_bundled_sweep(make_app):
+    app = make_app(small_preset(epochs=5), sweep_runner=fake_runner())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p", *"bundled sweep: optimizers")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+        texts = app.screen.texts()
+        assert texts["training.optimizer"] == "sgd, momentum, rmsprop, adam"
