@@ -142,6 +142,8 @@ class Board:
                 xs.append(t.params[key])
                 ys.append(t.value)
         numeric = [x for x in xs if isinstance(x, (int, float)) and not isinstance(x, bool)]
+        if len(numeric) < len(xs):  # words on the axis: as the leaderboard writes them ("32-32 relu")
+            xs = [self.label(key, x) for x in xs]
         log = (len(numeric) == len(xs) and bool(xs) and min(numeric) > 0
                and (key.endswith("lr") or max(numeric) / min(numeric) >= 100))
         return xs, ys, log
