@@ -43,10 +43,11 @@ def _root(ctx: typer.Context) -> None:
 def launch_app(preset: str | None) -> None:
     from nn_tui.core.preset import load_preset, resolve_preset_path
 
-    loaded = None
+    loaded = sweep = None
     try:
         if preset is not None:
-            loaded = load_preset(resolve_preset_path(preset))
+            sweep = open_sweep_target(preset)
+            loaded = sweep.preset if sweep is not None else load_preset(resolve_preset_path(preset))
     except UserError as exc:
         raise fail(exc) from None
     try:
@@ -57,12 +58,29 @@ def launch_app(preset: str | None) -> None:
             raise typer.Exit(EXIT_FAILED) from None
         raise
     restore_default_handlers()
-    NNTuiApp(preset=loaded).run()
+    NNTuiApp(preset=loaded, sweep=sweep).run()
+
+
+def open_sweep_target(name: str):
+    """The sweep `nn-tui open NAME` means (a file with a [sweep] table, or a bundled sweep's name that is not also
+    a bundled preset's), or None for a preset."""
+    from pathlib import Path
+
+    from nn_tui.core.preset import bundled_presets, read_toml
+    from nn_tui.core.sweep.bundled import bundled_sweeps
+    from nn_tui.core.sweep.spec import load_sweep
+
+    path = Path(name)
+    if path.is_file() and path.suffix == ".toml":
+        return load_sweep(path) if "sweep" in read_toml(path) else None
+    if not path.exists() and name in bundled_sweeps() and name not in bundled_presets():
+        return load_sweep(bundled_sweeps()[name])
+    return None
 
 
 @app.command("open")
-def open_cmd(preset: str = typer.Argument(..., help="A preset file, or the name of a bundled preset.")) -> None:
-    """Open the app with a preset loaded."""
+def open_cmd(preset: str = typer.Argument(..., help="A preset or sweep file, or a bundled preset's or sweep's name.")) -> None:
+    """Open the app with a preset loaded (a sweep: in the Experiments view)."""
     launch_app(preset)
 
 

@@ -52,6 +52,8 @@ class NNTuiApp(App):
         warm_torch: bool = True,
         lesson: int | None = None,
         lesson_run: bool = True,
+        sweep_runner: Callable[..., object] | None = None,
+        sweep: object | None = None,
     ) -> None:
         super().__init__()
         self.initial_preset = preset
@@ -71,6 +73,9 @@ class NNTuiApp(App):
         self.runs: list[RunController] = []  # every run the app holds, shown or not
         self.initial_lesson = lesson  # `nn-tui lessons N`: open on lesson N (and run it unless lesson_run is False)
         self.initial_lesson_run = lesson_run
+        self.sweep_runner = sweep_runner  # runs a planned sweep (tests pass a fake); None: the sweep engine
+        self.initial_sweep = sweep  # a Sweep to open in the Experiments view at start (`nn-tui open SWEEP`)
+        self.sweeps = None  # the SweepController, once the Experiments view opened
 
     def add_run(self) -> RunController:
         """A new run controller, trained with this app's trainer into its runs folder."""
@@ -93,6 +98,9 @@ class NNTuiApp(App):
         if self.initial_lesson is not None:
             number, run = self.initial_lesson, self.initial_lesson_run
             main.call_after_refresh(lambda: main.call_later(main.open_lesson, number, run=run))
+        if self.initial_sweep is not None:  # over the main screen once its tabs are all there
+            sweep = self.initial_sweep
+            self.after_first_frame(lambda: main.when_mounted(lambda: self.open_experiments(sweep)))
         if self.warm_torch:
             # Importing torch holds the interpreter for seconds, with pauses of up to a few hundred
             # milliseconds that keys would wait through. So it starts once the user has left the
@@ -162,6 +170,26 @@ class NNTuiApp(App):
             path = str(screenshot_folder())
         return super().deliver_screenshot(filename, path, time_format)
 
+    def open_experiments(self, sweep: object | None = None) -> None:
+        """Show the Experiments view (kept while the app runs, so a sweep goes on behind other screens); with
+        `sweep`, a sweep file's values fill its fields."""
+        from nn_tui.tui.experiments.screen import ExperimentsScreen
+        from nn_tui.tui.training.sweep_controller import SweepController
+
+        if self.sweeps is None:
+            self.sweeps = SweepController(self, self.sweep_runner, out=Path(self.runs_dir).parent / "sweeps")
+        if not self.is_screen_installed("experiments"):
+            self.install_screen(ExperimentsScreen(self.sweeps, sweep), name="experiments")  # type: ignore[arg-type]
+        elif sweep is not None:
+            screen = self.get_screen("experiments")
+            screen.loaded = sweep  # type: ignore[attr-defined]
+            screen.fill_from(sweep)  # type: ignore[attr-defined]
+        if not isinstance(self.screen, type(self.get_screen("experiments"))):
+            self.push_screen("experiments")
+
+    def action_open_experiments(self) -> None:
+        self.open_experiments()
+
     def action_help(self) -> None:
         from nn_tui.tui.screens.help import HelpScreen
 
@@ -173,6 +201,9 @@ class NNTuiApp(App):
         for run in self.runs:
             if run.active:
                 await run.stop_and_wait(timeout=2.0)
+        if self.sweeps is not None and self.sweeps.active:  # its trials are saved as stopped: resumable
+            self.sweeps.stop()
+            await self.sweeps.wait(timeout=15.0)
         self.exit()
 
 

@@ -45,6 +45,9 @@ class NNTuiCommands(CommandList):
         out.append(("Compare runs", screen.action_compare_runs,
                     "past runs in the runs folder; select two or more to overlay their loss curves"))
         out += self._lesson_commands()
+        out.append(("Experiments", self.app.open_experiments,  # type: ignore[attr-defined]
+                    "vary settings of this setup (a list or a range), run them side by side (E)"))
+        out += sweep_commands(self.app)
         history = run.history
         if not run.active and history is not None and history.finished is not None:
             out += export_commands(self.app, history.run_dir)
@@ -96,6 +99,48 @@ class NNTuiCommands(CommandList):
             self.app.notify(str(exc), title="Cannot open", severity="error")
             return
         await screen.open_preset(preset, path)  # type: ignore[attr-defined]
+
+
+def sweep_commands(app) -> list[tuple[str, Callable[[], object], str]]:
+    """'Bundled sweep: …' for each sweep in presets/sweeps: it opens in the Experiments view."""
+    from nn_tui.core.sweep.bundled import bundled_sweeps
+
+    return [(f"Bundled sweep: {name}", partial(open_sweep_file, app, path), path.name)
+            for name, path in bundled_sweeps().items()]
+
+
+def open_sweep_file(app, path) -> None:
+    from nn_tui.core.sweep.spec import load_sweep
+
+    try:
+        sweep = load_sweep(path)
+    except UserError as exc:
+        app.notify(str(exc), title="Cannot open", severity="error")
+        return
+    app.open_experiments(sweep)
+
+
+class ExperimentsCommands(CommandList):
+    """The Experiments view's palette: its actions that apply now, and the bundled sweeps."""
+
+    def _commands(self):
+        screen = self.screen
+        ctl = screen.controller
+        out = []
+        if not ctl.active:
+            out.append(("Run sweep", screen.action_run_sweep, "run the typed values as a sweep (ctrl+r)"))
+        else:
+            out.append(("Stop sweep", screen.action_stop_sweep, "running trials are saved as stopped (ctrl+x)"))
+        if ctl.resumable:
+            out.append(("Resume sweep", screen.action_resume_sweep, f"finish {ctl.sweep_dir} (ctrl+e)"))
+        if screen.board is not None and screen.board.best() is not None:
+            out.append(("Use best trial's settings", screen.action_use_best, "copy them into the setup (b)"))
+        if screen.highlighted is not None:
+            out.append(("Open trial", screen.action_open_trial, "train it again in the Train tab (enter)"))
+        out.append(("Next setting in the metric chart", screen.action_next_setting, "v"))
+        out.append(("Show or hide the fields", screen.action_toggle_setup, "f"))
+        out.append(("Back to the setup", screen.action_back, "escape"))
+        return out + sweep_commands(self.app)
 
 
 class RunsCommands(CommandList):

@@ -71,6 +71,8 @@ class MainScreen(LessonKeys, RunKeys, PresetFiles, DataProbe, Screen):
         Binding("y", "lesson_try", "Try this", id="lessons.try", tooltip="Apply the lesson's one change and run again"),
         Binding("greater_than_sign", "lesson_next", "Next lesson", id="lessons.next", show=False),
         Binding("less_than_sign", "lesson_prev", "Prev lesson", id="lessons.prev", show=False),
+        Binding("E", "app.open_experiments", "Experiments", id="tools.experiments", show=False,
+                tooltip="Vary settings of this setup and run them side by side"),
         Binding("f1,question_mark", "app.help", "Help", id="app.help"),
         Binding("ctrl+s", "save", "Save", id="preset.save"),
         Binding("ctrl+o", "open", "Open", id="preset.open"),

@@ -1,5 +1,6 @@
-"""Compare runs: the runs folder as a table (preset, status, best metric, time), and the loss curves of the
-selected runs overlaid in one chart."""
+"""Compare runs: the runs folder as a table (preset, status, best metric, time, and a column for each setting that
+differs between the selected runs), and the loss curves of the selected runs overlaid in one chart, each in its
+colour with a label that tells it apart."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from nn_tui.core.run.runs_folder import RunRecord, list_runs, loss_curves
 from nn_tui.tui.palette.export import export_in_background
 from nn_tui.tui.palette.providers import RunsCommands
+from nn_tui.tui.run_settings import column_label, differing, run_settings, value_text
 from nn_tui.tui.training.history import format_seconds
 from nn_tui.tui.series import thin
 from nn_tui.tui.widgets.chart import PlotWidget
@@ -101,6 +103,8 @@ class RunsScreen(Screen):
         self.records: list[RunRecord] = []
         self.selected: list[str] = []  # run ids, in the order chosen
         self._curves: dict[str, dict[str, list[tuple[float, float]]]] = {}
+        self._settings: dict[str, dict[str, Any]] = {}
+        self.diff_keys: list[str] = []  # settings that differ between the selected runs: one column each
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -117,9 +121,7 @@ class RunsScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.border_title = f"runs in {self.runs_dir}"
-        for key, label in (("mark", " "), ("preset", "preset"), ("status", "status"), ("best", "best"),
-                           ("epochs", "epochs"), ("time", "time"), ("started", "started")):
-            table.add_column(label, key=key)
+        self._add_columns(table)
         self.action_reload()
         table.focus()
 
@@ -130,14 +132,37 @@ class RunsScreen(Screen):
         records = list_runs(self.runs_dir)
         self.app.call_from_thread(self._fill, records)
 
+    def _add_columns(self, table: DataTable) -> None:
+        for key, label in (("mark", " "), ("preset", "preset"), *((f"set:{k}", column_label(k, self.diff_keys))
+                                                                  for k in self.diff_keys),
+                           ("status", "status"), ("best", "best"), ("epochs", "epochs"), ("time", "time"),
+                           ("started", "started")):
+            table.add_column(label, key=key)
+
+    def settings_of(self, record: RunRecord) -> dict[str, Any]:
+        if record.run_id not in self._settings:
+            self._settings[record.run_id] = run_settings(record.path)
+        return self._settings[record.run_id]
+
     def _fill(self, records: list[RunRecord]) -> None:
         self.records = records
         known = {r.run_id for r in records}
         self.selected = [s for s in self.selected if s in known]
+        self._fill_table()
+
+    def _fill_table(self) -> None:
+        """The rows, with a column for each setting that differs between the selected runs."""
+        by_id = {r.run_id: r for r in self.records}
+        self.diff_keys = differing([self.settings_of(by_id[s]) for s in self.selected if s in by_id])
         table = self.query_one(DataTable)
-        table.clear()
+        row = table.cursor_row
+        table.clear(columns=True)
+        self._add_columns(table)
+        records = self.records
         for r in records:
             table.add_row(*self._cells(r), key=r.run_id)
+        if records:
+            table.move_cursor(row=min(max(row, 0), len(records) - 1), animate=False)
         line = self.query_one("#runs-line", Static)
         if not records:
             line.update(f"no runs in {self.runs_dir} yet: train one (t on the main screen, or nn-tui run PRESET)")
@@ -150,8 +175,36 @@ class RunsScreen(Screen):
         metric = "acc" if r.metric == "val_accuracy" else "R²"
         best = f"{metric} {r.best_metric:.4f}" if r.best_metric is not None and math.isfinite(r.best_metric) else "–"
         started = r.started_at.replace("T", " ")[:16] if r.started_at else r.run_id[:15]
-        return [MARK if r.run_id in self.selected else " ", r.preset, r.status, best, str(r.epochs_run),
-                format_seconds(r.seconds), started]
+        settings = self.settings_of(r) if self.diff_keys else {}
+        return [self._mark(r), r.preset, *[value_text(settings.get(k)) for k in self.diff_keys], r.status, best,
+                str(r.epochs_run), format_seconds(r.seconds), started]
+
+    def _mark(self, r: RunRecord) -> Any:
+        """The selected run's dot, in its curve's colour."""
+        from rich.text import Text
+
+        if r.run_id not in self.selected:
+            return " "
+        index = self.selected.index(r.run_id)
+        rgb = self.query_one(LossOverlay).color(CURVE_COLORS[index % len(CURVE_COLORS)], "white")
+        return Text(MARK, style=f"rgb{tuple(rgb)}")
+
+    def label_of(self, r: RunRecord, chosen: list[RunRecord]) -> str:
+        """A legend label that tells the run apart: its preset; for runs of the same preset, the settings that
+        differ, and the start time when even those are the same."""
+        label = r.preset
+        namesakes = [c for c in chosen if c.preset == r.preset]
+        if len(namesakes) > 1 and self.diff_keys:
+            settings = self.settings_of(r)
+            label += " " + " ".join(f"{column_label(k, self.diff_keys)}={value_text(settings.get(k))}"
+                                    for k in self.diff_keys[:3])
+        if [self.label_base(c) for c in namesakes].count(self.label_base(r)) > 1:
+            label += " " + (r.started_at[11:19] if len(r.started_at) >= 19 else r.run_id[9:15])
+        return label
+
+    def label_base(self, r: RunRecord) -> str:
+        settings = self.settings_of(r) if self.diff_keys else {}
+        return r.preset + "|" + "|".join(repr(settings.get(k)) for k in self.diff_keys)
 
     # ------------------------------------------------------------ selection and chart
 
@@ -170,7 +223,7 @@ class RunsScreen(Screen):
             self.selected.remove(record.run_id)
         else:
             self.selected.append(record.run_id)
-        self.query_one(DataTable).update_cell(record.run_id, "mark", MARK if record.run_id in self.selected else " ")
+        self._fill_table()
         self._update_chart()
 
     @on(DataTable.RowSelected)
@@ -193,11 +246,7 @@ class RunsScreen(Screen):
         chosen = [by_id[s] for s in self.selected if s in by_id]
         if not chosen and self.highlighted is not None:
             chosen = [self.highlighted]
-        names = [r.preset for r in chosen]
-        curves = []
-        for r in chosen:
-            label = r.preset if names.count(r.preset) == 1 else f"{r.preset} {r.run_id[9:15]}"
-            curves.append((label, self._curves_of(r)[chart.which]))
+        curves = [(self.label_of(r, chosen), self._curves_of(r)[chart.which]) for r in chosen]
         chart.border_title = ("validation" if chart.which == "val_loss" else "training") + " loss" + (
             " (log scale)" if chart.log_scale else "")
         chart.show(curves)

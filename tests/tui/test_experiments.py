@@ -1,0 +1,183 @@
+"""The Experiments view through the keys a user presses, with the real sweep bookkeeping and a scripted fake in
+place of the trials' training (tests/tui/fake_sweep.py)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from textual.widgets import DataTable, Input
+
+from nn_tui.core.sweep.records import SUMMARY_FILE, TRIALS_FILE
+from nn_tui.tui.experiments.charts import AgainstChart, OverlayChart
+from nn_tui.tui.experiments.screen import ExperimentsScreen
+from nn_tui.tui.screens.main import MainScreen
+from tests.tui.fake_sweep import fake_runner
+from tests.tui.helpers import small_preset, wait_for
+
+
+async def open_experiments(pilot) -> ExperimentsScreen:
+    await pilot.press("E")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ExperimentsScreen))
+    return pilot.app.screen
+
+
+def header(table: DataTable) -> list[str]:
+    return [str(c.label) for c in table.columns.values()]
+
+
+async def test_vary_by_typing_run_open_and_use_best(make_app):
+    preset = small_preset(epochs=5)
+    preset.training.lr, preset.training.optimizer = 0.05, "sgd"
+    app = make_app(preset, sweep_runner=fake_runner())
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_experiments(pilot)
+        # two lists vary; the single value sets every trial's epochs and is no column
+        await pilot.press(*"0.001, 0.01, 0.1", "tab", *"adam, sgd", "tab", "tab", "3", "enter")
+        await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
+        await pilot.pause()
+        assert app.sweeps.plan.sweep.preset.training.epochs == 3
+        table = screen.query_one(DataTable)
+        # the columns: a colour swatch, exactly the varied settings, the metric, the state
+        assert header(table) == [" ", "lr", "optimizer", "val_accuracy", "status"]
+        assert table.row_count == 6
+        assert [table.get_row_at(0)[1], table.get_row_at(0)[2]] == ["0.1", "adam"]  # the best first
+        assert len(screen.query_one(OverlayChart).bands) == 6
+        assert len(screen.query_one(AgainstChart).points[0]) == 6
+        rows = list(csv.DictReader((app.sweeps.sweep_dir / TRIALS_FILE).open()))
+        assert sorted(r["status"] for r in rows) == ["completed"] * 6
+
+        main = app.main_screen
+        assert (main.preset.training.lr, main.preset.training.optimizer) == (0.05, "sgd")
+        await pilot.press("b")  # use best: the setup takes lr 0.1 and adam, the best trial's settings
+        await wait_for(pilot, lambda: main.preset.training.lr == 0.1 and main.preset.training.optimizer == "adam")
+        assert isinstance(app.screen, ExperimentsScreen)
+
+        table.move_cursor(row=0)
+        await pilot.press("down", "down", "enter")  # open the third trial: lr 0.01 adam, trained in the Train tab
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await wait_for(pilot, lambda: main.run.run_preset is not None)
+        assert main.run.run_preset.training.lr == 0.01
+        assert main.run.run_preset.training.optimizer == "adam"
+
+
+async def test_a_range_samples_and_log_axis(make_app):
+    app = make_app(small_preset(epochs=5), sweep_runner=fake_runner())
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await open_experiments(pilot)
+        screen.query_one("#exp-trials", Input).value = "3"
+        await pilot.press(*"1e-4..1e-1 log", "tab", "*", "enter")  # *: every optimizer
+        await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
+        await pilot.pause()
+        assert screen.query_one(DataTable).row_count == 3
+        assert header(screen.query_one(DataTable))[1:3] == ["lr", "optimizer"]
+        assert set(app.sweeps.plan.sweep.spec.params["training.optimizer"].values) == {
+            "sgd", "momentum", "rmsprop", "adam", "adamw", "adagrad"}
+        assert screen.query_one(AgainstChart).points[2] is True  # the lr axis is logarithmic
+
+
+async def test_a_bad_value_is_refused_in_one_line(make_app):
+    app = make_app(small_preset(epochs=5), sweep_runner=fake_runner())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_experiments(pilot)
+        await pilot.press("tab", *"adam, nesterov", "enter")
+        await pilot.pause()
+        assert app.sweeps is None or app.sweeps.state == "idle"
+        assert any("nesterov" in n.message and "training.optimizer" in n.message for n in app._notifications)
+
+
+async def test_stop_then_resume_finishes_the_same_sweep_folder(make_app):
+    runner = fake_runner(hold_after=2)
+    app = make_app(small_preset(epochs=5), sweep_runner=runner)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_experiments(pilot)
+        screen.query_one("#exp-seeds", Input).value = "2"
+        await pilot.press(*"0.01, 0.1", "ctrl+r")
+        await wait_for(pilot, lambda: runner.last is not None and runner.last.holding.is_set(), timeout=30)
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
+        folder = app.sweeps.sweep_dir
+        assert app.sweeps.status == "stopped" and app.sweeps.resumable
+        runner.last.hold_after = None
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: app.sweeps.state == "finished" and app.sweeps.status == "completed", timeout=30)
+        assert app.sweeps.sweep_dir == folder
+        rows = list(csv.DictReader((Path(folder) / TRIALS_FILE).open()))
+        done = [r for r in rows if r["status"] == "completed"]
+        assert len(done) == 4 and {(r["training.lr"], r["seed"]) for r in done} == {
+            ("0.01", "0"), ("0.01", "1"), ("0.1", "0"), ("0.1", "1")}
+        assert (Path(folder) / SUMMARY_FILE).is_file()
+        await pilot.pause()
+        assert "seed" in header(screen.query_one(DataTable))
+
+
+def fixed_sweep_folder(monkeypatch) -> None:
+    """Sweep folders are named by the clock; a snapshot needs the same name every time."""
+    import nn_tui.core.sweep.runner as runner
+
+    def create(out, name):
+        path = Path(out) / f"20250101-120000-{name}"
+        path.mkdir(parents=True)
+        return path
+
+    monkeypatch.setattr(runner, "create_sweep_dir", create)
+
+
+def snapshot_app(make_app):
+    preset = small_preset(epochs=5)
+    preset.name = "xor"
+    preset.training.lr, preset.training.optimizer = 0.05, "sgd"
+    return make_app(preset, sweep_runner=fake_runner(epochs=12))
+
+
+async def run_snapshot_sweep(pilot) -> None:
+    from tests.tui.test_snapshots import settle
+
+    app = pilot.app
+    await pilot.press("E")
+    await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+    app.screen.query_one("#exp-seeds", Input).value = "2"
+    await pilot.press(*"0.001, 0.01, 0.1", "tab", *"adam, sgd", "enter")
+    await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
+    await pilot.pause(0.3)
+    await settle(pilot)
+
+
+def test_experiments_snapshot_80x24(snap_compare, make_app, monkeypatch):
+    fixed_sweep_folder(monkeypatch)
+    assert snap_compare(snapshot_app(make_app), terminal_size=(80, 24), run_before=run_snapshot_sweep)
+
+
+def test_experiments_snapshot_160x50(snap_compare, make_app, monkeypatch):
+    fixed_sweep_folder(monkeypatch)
+    assert snap_compare(snapshot_app(make_app), terminal_size=(160, 50), run_before=run_snapshot_sweep)
+
+
+async def test_a_bundled_sweep_opens_with_its_values(make_app):
+    """As `nn-tui open width_vs_depth` does: its base preset is the setup and its layer lists run as they are."""
+    from nn_tui.cli import open_sweep_target
+
+    sweep = open_sweep_target("width_vs_depth")
+    assert sweep is not None and open_sweep_target("xor") is None  # a preset's name stays a preset
+    app = make_app(sweep.preset, sweep_runner=fake_runner(epochs=2), sweep=sweep)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+        screen = app.screen
+        assert screen.query_one("#exp-seeds", Input).value == str(sweep.spec.seeds)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
+        await pilot.pause()
+        assert header(screen.query_one(DataTable))[1] == "layers"
+        assert screen.query_one(DataTable).row_count == sweep.spec.total_runs()
+        assert app.sweeps.plan.metric == (sweep.spec.metric or "val_accuracy")
+
+
+async def test_the_palette_opens_a_bundled_sweep(make_app):
+    app = make_app(small_preset(epochs=5), sweep_runner=fake_runner())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p", *"bundled sweep: optimizers")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+        texts = app.screen.texts()
+        assert texts["training.optimizer"] == "sgd, momentum, rmsprop, adam"
