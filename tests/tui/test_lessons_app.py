@@ -81,3 +81,27 @@ async def test_lesson2_walk_open_run_fail_try_solved(make_app, progress_in_tmp):
         figure = str(panel.query_one("#lesson-figure").render())
         assert panel.query_one("#lesson-figure").display
         assert "sigm" in figure and "f′≤0.25" in figure and "gelu" in figure
+
+
+async def test_a_sweep_lesson_opens_its_comparison_in_experiments(make_app):
+    # Lesson 3 (learning rates) is a sweep: `s` (and the panel's button) opens all its settings side by side.
+    from nn_tui.tui.experiments.screen import ExperimentsScreen
+
+    app = make_app(lesson=3, lesson_run=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(LessonPanel) is not None, timeout=10)
+        panel = app.screen.query_one(LessonPanel)
+        assert panel.lesson.is_sweep and panel.query_one("#lesson-compare-button").display
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen), timeout=10)
+        assert app.screen.loaded is not None and app.screen.loaded.preset.data.dataset == "linear"
+        assert "training.lr" in app.screen.loaded.spec.params
+        await pilot.press("escape", "escape")  # the first leaves the field being typed in
+        await wait_for(pilot, lambda: not isinstance(app.screen, ExperimentsScreen))
+
+        await pilot.press("less_than_sign")  # lesson 2 is a single run: no side-by-side, `s` does nothing
+        await wait_for(pilot, lambda: panel.lesson.number == 2, timeout=20)
+        assert not panel.query_one("#lesson-compare-button").display
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ExperimentsScreen)

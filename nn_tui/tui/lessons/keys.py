@@ -9,7 +9,7 @@ from nn_tui.core.errors import UserError
 from nn_tui.core.preset.lessons import Lesson, all_lessons, mark_progress
 from nn_tui.tui.lessons.panel import LessonPanel
 
-LESSON_ACTIONS = ("lesson_try", "lesson_next", "lesson_prev")
+LESSON_ACTIONS = ("lesson_try", "lesson_next", "lesson_prev", "lesson_compare")
 # A lesson's tab: (main tab, Inside view or None).
 TAB_TARGETS = {"data": ("tab-data", None), "network": ("tab-network", None), "train": ("tab-train", None),
                "boundary": ("tab-inside", "boundary-pane"), "health": ("tab-inside", "health-pane"),
@@ -30,6 +30,8 @@ class LessonKeys:
                 return self.lesson.number < len(self._lessons()) or None
             if action == "lesson_prev":
                 return self.lesson.number > 1 or None
+            if action == "lesson_compare":
+                return self.lesson.is_sweep
             return True
         return super().check_action(action, parameters)
 
@@ -91,8 +93,11 @@ class LessonKeys:
         assert self.lesson is not None
         what = "with the change (try this)" if self.lesson_tried else "as set up"
         if ended:
-            return f"Run {what}: {ended}." + ("\nCompare runs (ctrl+p) overlays the two." if self.lesson_tried else "")
-        return f"Training {what}…" if running else "Press t to train it, y to try the change."
+            side = "\ns: every setting of the comparison side by side (Experiments)." if self.lesson.is_sweep else ""
+            return (f"Run {what}: {ended}." + ("\nCompare runs (ctrl+p) overlays the two." if self.lesson_tried else "")
+                    + side)
+        side = "\ns: every setting of the comparison side by side (Experiments)." if self.lesson.is_sweep else ""
+        return (f"Training {what}…" if running else "Press t to train it, y to try the change.") + side
 
     def on_run_controller_finished(self, event) -> None:
         """A lesson's run ended: go to the view where its effect shows."""
@@ -115,13 +120,26 @@ class LessonKeys:
             panel.set_status(self._lesson_status(running=False, ended=event.finished.status))
 
     def on_lesson_panel_pressed(self, event: LessonPanel.Pressed) -> None:
-        actions = {"try": self.action_lesson_try, "prev": self.action_lesson_prev, "next": self.action_lesson_next,
+        actions = {"try": self.action_lesson_try, "compare": self.action_lesson_compare, "prev": self.action_lesson_prev, "next": self.action_lesson_next,
                    "list": self.action_lessons, "close": self.action_lesson_close}
         actions[event.what]()
 
     def action_lesson_try(self) -> None:
         if self.lesson is not None:
             self.call_later(self.open_lesson, self.lesson.number, tried=True)
+
+    def action_lesson_compare(self) -> None:
+        """A lesson that is a sweep: open its whole comparison in the Experiments view (enter runs it there)."""
+        if self.lesson is None or not self.lesson.is_sweep:
+            return
+        from nn_tui.core.sweep.spec import load_sweep
+
+        try:
+            sweep = load_sweep(self.lesson.path)
+        except UserError as exc:
+            self.notify(str(exc), title="Cannot open the comparison", severity="error")
+            return
+        self.app.open_experiments(sweep)  # type: ignore[attr-defined]
 
     def action_lesson_next(self) -> None:
         if self.lesson is not None and self.lesson.number < len(self._lessons()):

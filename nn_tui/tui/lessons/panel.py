@@ -49,6 +49,8 @@ class LessonPanel(VerticalScroll):
         yield Static("", id="lesson-try", markup=False)
         with Horizontal():
             yield Button("Try this", id="lesson-try-button", variant="primary", compact=True)
+            yield Button("Side by side", id="lesson-compare-button", compact=True,
+                         tooltip="Every setting of this lesson's comparison in the Experiments view (s)")
             yield Button("◀", id="lesson-prev", compact=True, tooltip="Previous lesson (<)")
             yield Button("▶", id="lesson-next", compact=True, tooltip="Next lesson (>)")
             yield Button("☰", id="lesson-list", compact=True, tooltip="All lessons (f2)")
@@ -74,6 +76,7 @@ class LessonPanel(VerticalScroll):
             text += f"\n\nThe whole comparison, headless:\n{lesson.command}"
         self.query_one("#lesson-try", Static).update(text)
         self.query_one("#lesson-prev", Button).disabled = lesson.number <= 1
+        self.query_one("#lesson-compare-button", Button).display = lesson.is_sweep
         self.query_one("#lesson-next", Button).disabled = lesson.number >= total
         self.set_status(status)
 
