@@ -28,13 +28,13 @@ BN_EPS, BN_MOMENTUM = 1e-5, 0.1  # BatchNorm1d's defaults, which build_model use
 
 def batch_key(preset: Any) -> tuple | None:
     """What trials must share to train together (None: this preset cannot be batched): the data (dataset, its
-    options, split and batch size), the architecture (units, activations, batch norm, which layers drop out) and
+    options, split and batch size), the architecture (units, activations, batch norm, which layers have dropout) and
     the loss and optimizer family. Seeds, lr, weight decay, momentum, L1, dropout rate, scheduler, clipping, early
     stopping and epochs may differ."""
     t, d = preset.training, preset.data
     if t.optimizer not in BATCHED_OPTIMIZERS:
         return None
-    layers = tuple((l.units, l.activation, bool(l.batch_norm)) for l in preset.layers)
+    layers = tuple((l.units, l.activation, bool(l.batch_norm), l.dropout > 0) for l in preset.layers)
     data = (d.dataset, repr(sorted(d.options.items())), d.test_fraction, d.batch_size, repr(d.extra_features))
     return (data, layers, t.loss, _family(t.optimizer), t.device)
 
@@ -68,7 +68,7 @@ class BatchedTrainer:
         self.loss_name = first.loss_name
         self.metric = first.metric
         shapes = {(tuple(tr.X_train.shape), tuple(tr.X_val.shape), tuple(tr.y_train.shape),
-                   tuple(s.shape for s in tr.model.state_dict().values())) for tr in trainers}
+                   tuple((k, s.shape) for k, s in tr.model.state_dict().items())) for tr in trainers}
         if len(shapes) != 1 or len({_family(tr.preset.training.optimizer) for tr in trainers}) != 1:
             raise ValueError("these trials differ in data shape, architecture or optimizer family")
         self.X, self.y = self._data([tr.X_train for tr in trainers], [tr.y_train for tr in trainers])
