@@ -35,7 +35,11 @@ def execute_together(runs: list[Run]) -> list[RunFinished]:
         started.append(i)
     if trainers:
         try:
-            finished = BatchedTrainer(trainers, rngs).run()
+            group = BatchedTrainer(trainers, rngs)
+            for k, i in enumerate(started):
+                if runs[i].checkpoints is not None:
+                    runs[i].checkpoints.share_best(group.best_views(k))
+            finished = group.run()
         except Exception as exc:  # noqa: BLE001 - reported as failed runs, with the traceback kept
             for i in started:
                 results[i] = runs[i].fail(exc)

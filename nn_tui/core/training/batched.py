@@ -96,6 +96,7 @@ class BatchedTrainer:
         col = lambda v: torch.tensor(v, dtype=torch.float32, device=self.device)  # noqa: E731
         # Learning rates in double, as torch.optim holds them (Python floats): Adam's step size is computed from them.
         self.lr = torch.tensor([tr.current_lr() for tr in trainers], dtype=torch.float64, device=self.device)
+        self.lr32 = self.lr.float()
         self.wd = col([tr.optimizer.param_groups[0]["weight_decay"] for tr in trainers])
         self.momentum = col([tr.optimizer.param_groups[0].get("momentum", 0.0) or 0.0 for tr in trainers])
         self.l1 = col([tr.state.l1 for tr in trainers])
@@ -125,14 +126,24 @@ class BatchedTrainer:
         import torch
 
         models = [tr.model for tr in self.trainers]
+        T, device = self.T, self.device
         names = [n for n, _ in models[0].named_parameters()]
+        sizes = [p.numel() for p in models[0].parameters()]
+        shapes = [tuple(p.shape) for p in models[0].parameters()]
+        offsets = [sum(sizes[:j]) for j in range(len(sizes) + 1)]
+        # Every parameter of every trial in one (T, P) buffer: the optimizer updates all of them in a few ops.
+        # The autograd leaves are views of it (one per parameter), and so is each trial's own Parameter.
+        self.flat = torch.empty(T, offsets[-1], device=device)
+        own = [list(m.parameters()) for m in models]
+        for i in range(T):
+            torch.cat([p.detach().reshape(-1) for p in own[i]], out=self.flat[i])
         self.params: list[torch.Tensor] = []
-        for name in names:
-            mine = [dict(m.named_parameters())[name] for m in models]
-            stacked = torch.stack([p.detach() for p in mine]).requires_grad_(True)
-            for i, p in enumerate(mine):
-                p.data = stacked.detach()[i]
-            self.params.append(stacked)
+        for j, shape in enumerate(shapes):
+            a, b = offsets[j], offsets[j + 1]
+            self.params.append(self.flat[:, a:b].view(T, *shape).requires_grad_(True))
+            for i in range(T):
+                own[i][j].data = self.flat[i, a:b].view(shape)
+        self.slices = [(offsets[j], offsets[j + 1], shapes[j]) for j in range(len(shapes))]
         self.buffers: dict[str, torch.Tensor] = {}
         for name, _ in models[0].named_buffers():
             mine = [dict(m.named_buffers())[name] for m in models]
@@ -141,28 +152,42 @@ class BatchedTrainer:
                 b.data = stacked[i]
             self.buffers[name] = stacked
         self.param_names = names
-        # Optimizer state: Adam's step, exp_avg, exp_avg_sq; SGD's momentum buffer. Restored values (resume) kept.
-        zeros = [torch.zeros_like(p, requires_grad=False) for p in self.params]
-        self.exp_avg = [z.clone() for z in zeros]
-        self.exp_avg_sq = [z.clone() for z in zeros]
-        self.step = torch.zeros(self.T, dtype=torch.float64, device=self.device)
+        # Optimizer state, in the same (T, P) layout: Adam's exp_avg and exp_avg_sq (and step per trial), or
+        # SGD's momentum buffer in exp_avg. Values restored from a checkpoint (resume) are kept.
+        self.exp_avg = torch.zeros_like(self.flat)
+        self.exp_avg_sq = torch.zeros_like(self.flat)
+        self.step = torch.zeros(T, dtype=torch.float64, device=device)
         for i, tr in enumerate(self.trainers):
-            own = list(tr.model.parameters())
-            for j, p in enumerate(own):
+            for j, p in enumerate(own[i]):
+                a, b, shape = self.slices[j]
                 st = tr.optimizer.state.get(p, {})
+                m, v = self.exp_avg[i, a:b].view(shape), self.exp_avg_sq[i, a:b].view(shape)
                 if self.adam:
                     if "exp_avg" in st:
-                        self.exp_avg[j][i].copy_(st["exp_avg"])
-                        self.exp_avg_sq[j][i].copy_(st["exp_avg_sq"])
+                        m.copy_(st["exp_avg"])
+                        v.copy_(st["exp_avg_sq"])
                         self.step[i] = float(st["step"])
-                    tr.optimizer.state[p] = {"step": self.step[i], "exp_avg": self.exp_avg[j][i],
-                                             "exp_avg_sq": self.exp_avg_sq[j][i]}
+                    tr.optimizer.state[p] = {"step": self.step[i], "exp_avg": m, "exp_avg_sq": v}
                 elif tr.optimizer.param_groups[0].get("momentum", 0.0):
                     if st.get("momentum_buffer") is not None:
-                        self.exp_avg[j][i].copy_(st["momentum_buffer"])
-                    tr.optimizer.state[p] = {"momentum_buffer": self.exp_avg[j][i]}
-        self.good = [p.detach().clone() for p in self.params] + [b.clone() for b in self.buffers.values()]
-        self.live = [p.detach() for p in self.params] + list(self.buffers.values())
+                        m.copy_(st["momentum_buffer"])
+                    tr.optimizer.state[p] = {"momentum_buffer": m}
+        self.live = [self.flat, *self.buffers.values()]
+        self.good = [t.clone() for t in self.live]
+        self.best = [t.clone() for t in self.live]  # each trial's weights of its best epoch so far
+
+    def best_views(self, i: int) -> list[torch.Tensor]:
+        """Trial i's best-epoch weights, in its model's state_dict order (views, kept up to date every epoch)."""
+        model = self.trainers[i].model
+        where = {name: self.slices[j] for j, name in enumerate(self.param_names)}
+        out = []
+        for key in model.state_dict():
+            if key in where:
+                a, b, shape = where[key]
+                out.append(self.best[0][i, a:b].view(shape))
+            else:
+                out.append(self.best[1 + list(self.buffers).index(key)][i])
+        return out
 
     def _release(self, i: int) -> None:
         """Trial i leaves the group: its model and optimizer state become its own tensors again."""
@@ -252,42 +277,36 @@ class BatchedTrainer:
     # ------------------------------------------------------------ the step
 
     def optimizer_step(self, grads: list[torch.Tensor]) -> None:
-        """One update of every trial: Adam / AdamW / SGD (with momentum) as torch.optim does it, per-trial settings."""
+        """One update of every trial: Adam / AdamW / SGD (with momentum) as torch.optim does it, with per-trial
+        settings, on the (T, P) buffer: the same arithmetic, in the same order, as the fused/foreach kernels."""
         import torch
 
-        T = self.T
         with torch.no_grad():
-            if self.any_clip:
-                norms = torch.stack([g.reshape(T, -1).norm(dim=1) for g in grads], 1).norm(dim=1)
+            g = torch.cat([x.reshape(self.T, -1) for x in grads], 1)
+            if self.any_clip:  # torch.nn.utils.clip_grad_norm_: the norm of the per-parameter norms
+                norms = torch.stack([x.reshape(self.T, -1).norm(dim=1) for x in grads], 1).norm(dim=1)
                 coef = (self.clip / (norms + 1e-6)).clamp(max=1.0)
-                coef = torch.where(self.clip > 0, coef, torch.ones_like(coef))
-                grads = [g * coef.view(T, *([1] * (g.dim() - 1))) for g in grads]
-            shape = lambda g: (T, *([1] * (g.dim() - 1)))  # noqa: E731
-            params = [p.detach() for p in self.params]
-            lr32 = self.lr.float()
+                g.mul_(torch.where(self.clip > 0, coef, torch.ones_like(coef)).unsqueeze(1))
+            p = self.flat
             if self.adam:
                 self.step += 1
                 # In double, then float: what the fused kernel does with its Python-float bias corrections.
-                step_size = (-self.lr / (1 - 0.9 ** self.step)).float()
-                bc2_sqrt = (1 - 0.999 ** self.step).sqrt().float()
-                for p, g, m, v in zip(params, grads, self.exp_avg, self.exp_avg_sq):
-                    s = shape(g)
-                    if self.any_wd:
-                        if self.decoupled:
-                            p.mul_((1 - self.lr * self.wd.double()).float().view(s))
-                        else:
-                            g = g + self.wd.view(s) * p
-                    m.lerp_(g, 0.1)
-                    v.mul_(0.999).addcmul_(g, g, value=0.001)
-                    denom = (v.sqrt() / bc2_sqrt.view(s)).add_(1e-8)
-                    p.add_(step_size.view(s) * m / denom)
+                step_size = (-self.lr / (1 - 0.9 ** self.step)).float().unsqueeze(1)
+                bc2_sqrt = (1 - 0.999 ** self.step).sqrt().float().unsqueeze(1)
+                if self.any_wd:
+                    if self.decoupled:
+                        p.mul_((1 - self.lr * self.wd.double()).float().unsqueeze(1))
+                    else:
+                        g = g + self.wd.unsqueeze(1) * p
+                self.exp_avg.lerp_(g, 0.1)
+                self.exp_avg_sq.mul_(0.999).addcmul_(g, g, value=0.001)
+                denom = (self.exp_avg_sq.sqrt() / bc2_sqrt).add_(1e-8)
+                p.add_(step_size * self.exp_avg / denom)
             else:
-                for p, g, buf in zip(params, grads, self.exp_avg):
-                    s = shape(g)
-                    if self.any_wd:
-                        g = g + self.wd.view(s) * p
-                    buf.mul_(self.momentum.view(s)).add_(g)
-                    p.sub_(lr32.view(s) * buf)
+                if self.any_wd:
+                    g = g + self.wd.unsqueeze(1) * p
+                self.exp_avg.mul_(self.momentum.unsqueeze(1)).add_(g)
+                p.sub_(self.lr32.unsqueeze(1) * self.exp_avg)
 
     # ------------------------------------------------------------ the loop
 
@@ -349,8 +368,7 @@ class BatchedTrainer:
                 if self.any_l1:
                     weights = [self.params[l["pi"]] for l in self.layout]
                     total = total + (self.l1 * torch.stack([w.abs().flatten(1).sum(1) for w in weights]).sum(0)).sum()
-                grads = torch.autograd.grad(total, self.params)
-                self.optimizer_step(list(grads))
+                self.optimizer_step(list(torch.autograd.grad(total, self.params)))
                 if has_bn:
                     for name in tracked:
                         self.buffers[name].add_(1)
@@ -370,6 +388,14 @@ class BatchedTrainer:
             train_l, val_l, metric_l = torch.stack([loss_sum / max(seen, 1), val, metric.float()]).tolist()
             now = time.perf_counter()
             rate = seen / max(now - epoch_t0, 1e-9)
+            # The best weights of the trials whose validation loss improved (record_epoch's rule), before the
+            # epoch's event: a checkpoint written in it sees them.
+            improved = [i for i, tr in enumerate(trainers) if active[i] and math.isfinite(train_l[i])
+                        and math.isfinite(val_l[i]) and val_l[i] < tr.state.best_val_loss]
+            if improved:
+                idx = torch.tensor(improved, device=self.device)
+                for best, live in zip(self.best, self.live):
+                    best.index_copy_(0, idx, live.index_select(0, idx))
             for i, tr in enumerate(trainers):
                 if not active[i]:
                     continue
@@ -389,7 +415,8 @@ class BatchedTrainer:
                     results[i] = self._leave(i, active, "completed", "", before[i] + now - t_start)
             torch._foreach_copy_(self.good, self.live)
             if schedulers:
-                self.lr.copy_(torch.tensor([tr.current_lr() for tr in trainers]))
+                self.lr.copy_(torch.tensor([tr.current_lr() for tr in trainers], dtype=torch.float64))
+                self.lr32 = self.lr.float()
         return [r if r is not None else self._finished(i, "stopped", "stopped", before[i])
                 for i, r in enumerate(results)]
 
