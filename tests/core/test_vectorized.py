@@ -87,3 +87,13 @@ def test_diverged_and_early_stopped_trials_leave_the_group(tmp_path):
         for x, y in zip(alone, together):
             a, t = (load_file(Path(r.run_dir) / name) for r in (x, y))
             assert a.keys() == t.keys() and all(a[k].allclose(t[k], rtol=RTOL, atol=1e-6) for k in a), name
+
+
+def test_groups_are_cut_to_fit_memory():
+    from nn_tui.core.sweep.vectorized import fitting_chunks
+
+    prepared = [prepare_run(load_preset(ROOT / "presets" / "xor.toml", [f"seed={s}"])) for s in range(5)]
+    assert fitting_chunks(prepared, 10**12) == [[0, 1, 2, 3, 4]]
+    assert fitting_chunks(prepared, 1) == [[0], [1], [2], [3], [4]]  # nothing fits: one at a time
+    spiral = prepare_run(load_preset(ROOT / "presets" / "spiral.toml", SPIRAL))
+    assert fitting_chunks([prepared[0], spiral, prepared[1]], 10**12) == [[0, 2], [1]]  # one data shape a group
