@@ -1,5 +1,5 @@
 """Vectorised sweeps: the trials that can train together (same data, architecture, loss and optimizer family; see
-nn_tui.core.training.batched.batch_key) go to a worker as one group and are trained as one stacked model, each
+nn_tui.core.training.grouping.batch_key) go to a worker as one group and are trained as one stacked model, each
 into its own ordinary run folder. Groups are cut to fit memory and spread over the workers."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def wanted(mode: str, method: str) -> bool:
 def group_tasks(tasks: list[TrialTask], workers: int) -> list[list[TrialTask]]:
     """Trials that share a batch key, in groups (at least 2 to a group), spread evenly over the workers;
     the rest one to a list."""
-    from nn_tui.core.training.batched import batch_key
+    from nn_tui.core.training.grouping import batch_key
 
     keyed: dict[tuple, list[TrialTask]] = {}
     alone: list[list[TrialTask]] = []
@@ -63,7 +63,7 @@ def memory_budget(device: str) -> int:
 
 def fitting_chunks(prepared: list, budget: int) -> list[list[int]]:
     """Indices of the runs cut into groups of one data shape each, small enough for the memory budget."""
-    from nn_tui.core.training.batched import estimate_bytes
+    from nn_tui.core.training.grouping import estimate_bytes
 
     by_shape: dict[tuple, list[int]] = {}
     for i, p in enumerate(prepared):

@@ -16,45 +16,16 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.training.events import RunFinished
+from nn_tui.core.training.grouping import BN_EPS, BN_MOMENTUM, family
 
 if TYPE_CHECKING:
     import torch
 
     from nn_tui.core.training.trainer import Trainer
 
-BATCHED_OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-BN_EPS, BN_MOMENTUM = 1e-5, 0.1  # BatchNorm1d's defaults, which build_model uses
-
-
-def batch_key(preset: Any) -> tuple | None:
-    """What trials must share to train together (None: this preset cannot be batched): the data (dataset, its
-    options, split and batch size), the architecture (units, activations, batch norm, which layers have dropout) and
-    the loss and optimizer family. Seeds, lr, weight decay, momentum, L1, dropout rate, scheduler, clipping, early
-    stopping and epochs may differ."""
-    t, d = preset.training, preset.data
-    if t.optimizer not in BATCHED_OPTIMIZERS:
-        return None
-    layers = tuple((l.units, l.activation, bool(l.batch_norm), l.dropout > 0) for l in preset.layers)
-    data = (d.dataset, repr(sorted(d.options.items())), d.test_fraction, d.batch_size, repr(d.extra_features))
-    return (data, layers, t.loss, _family(t.optimizer), t.device)
-
-
-def _family(optimizer: str) -> str:
-    return optimizer if optimizer in ("adam", "adamw") else "sgd"
-
-
-def estimate_bytes(parameters: int, rows: int, batch: int, units: int, trials: int, shared_data: bool,
-                   features: int) -> int:
-    """Memory a group needs, roughly: per trial its weights, gradients, two optimizer slots, the last good copy
-    and the best copy (6 × parameters), activations of a batch and of a validation pass (with autograd's saved
-    tensors, ~4 × rows × units), and the data once (shared) or per trial."""
-    per_trial = 6 * parameters + 4 * max(batch, rows) * max(units, 1)
-    data = rows * (features + 1) * (1 if shared_data else trials)
-    return 4 * (trials * per_trial + data)
-
 
 class BatchedTrainer:
-    """Trains the given trainers (same data shape and architecture, see `batch_key`) as one stacked model."""
+    """Trains the given trainers (same data shape and architecture, see grouping.batch_key) as one stacked model."""
 
     def __init__(self, trainers: list[Trainer], rng_states: list[torch.Tensor]) -> None:
         """rng_states: torch's global generator state right after each trainer was built (and restored, when
@@ -69,8 +40,10 @@ class BatchedTrainer:
         self.metric = first.metric
         shapes = {(tuple(tr.X_train.shape), tuple(tr.X_val.shape), tuple(tr.y_train.shape),
                    tuple((k, s.shape) for k, s in tr.model.state_dict().items())) for tr in trainers}
-        if len(shapes) != 1 or len({_family(tr.preset.training.optimizer) for tr in trainers}) != 1:
+        if len(shapes) != 1 or len({family(tr.preset.training.optimizer) for tr in trainers}) != 1:
             raise ValueError("these trials differ in data shape, architecture or optimizer family")
+        if len({tr.state.epoch for tr in trainers}) != 1 or any(tr.state.within_epoch for tr in trainers):
+            raise ValueError("trials trained together must start at the same epoch")
         self.X, self.y = self._data([tr.X_train for tr in trainers], [tr.y_train for tr in trainers])
         self.val_is_train = all(tr.X_val is tr.X_train for tr in trainers)
         self.Xv, self.yv = (self.X, self.y) if self.val_is_train else self._data(
