@@ -32,10 +32,12 @@ def sweep_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the final line."),
     backend: str = typer.Option("local", "--backend", help="local (worker processes here) | ray (Ray Tune)."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join (ray backend), e.g. 10.0.0.5:6379."),
+    vectorize: str = typer.Option("auto", "--vectorize", help="auto | on | off: train trials of one architecture together as one stacked model (auto: grid and random sweeps)."),
 ) -> None:
     """Run a sweep: train every trial of a sweep file (grid, random or TPE) and rank them."""
     try:
         plan = _plan(sweep_file, resume, workers, trials, set_, out, backend, address)
+        plan.vectorize = _vectorize(vectorize, backend)
     except UserError as exc:
         raise fail(exc, json_out=json_out) from None
     if early_signal:
@@ -92,6 +94,16 @@ def _plan(sweep_file, resume, workers, trials, set_, out, backend, address):
         raise UserError("missing SWEEP_FILE: a sweep file or bundled sweep name (or --resume SWEEP_DIR)")
     path = resolve_sweep_path(sweep_file)
     return plan_sweep(load_sweep(path, set_, trials=trials, workers=workers), out or Path("sweeps"))
+
+
+def _vectorize(mode: str, backend: str) -> str:
+    from nn_tui.core.sweep.vectorized import MODES
+
+    if mode not in MODES:
+        raise UserError(f"--vectorize {mode!r} is not allowed; expected one of: {', '.join(MODES)}")
+    if mode == "on" and backend == "ray":
+        raise UserError("--vectorize on trains groups in the local backend's workers; leave out --backend ray")
+    return mode
 
 
 def _execute(plan, backend, address, on_event, stop) -> str:

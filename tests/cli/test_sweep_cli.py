@@ -107,7 +107,9 @@ def test_best_toml_reproduces_the_best_trial(grid, nn_tui):
     done = nn_tui("run", sweep_dir / "best.toml", "--json", "--out", folder / "again", cwd=folder)
     assert done.returncode == 0, done.stderr
     end = json.loads(done.stdout.splitlines()[-1])
-    assert end["best"]["val_loss"] == pytest.approx(summary["best"]["val_loss"], rel=1e-6)
+    # The sweep trained its trials together (--vectorize auto): batched kernels round differently from one
+    # network's, so the run alone matches to rounding, not bit for bit.
+    assert end["best"]["val_loss"] == pytest.approx(summary["best"]["val_loss"], rel=1e-4)
 
 
 @pytest.mark.parametrize("method", ["random", "tpe"])

@@ -337,6 +337,7 @@ class Checkpointer(Callback):
         self.writes = 0
         self.write_seconds = 0.0
         self._definition: dict[str, Any] | None = None
+        self._shared_best = False
 
     @property
     def definition(self) -> dict[str, Any]:
@@ -363,9 +364,17 @@ class Checkpointer(Callback):
         except OSError as exc:
             raise UserError(f"cannot create the checkpoint folder: {exc.strerror or exc}", source=str(self.dir)) from None
 
+    def share_best(self, buffers: list[Any]) -> None:
+        """For a driver that keeps each epoch's best weights itself, updated before the epoch's event (several
+        runs trained together: nn_tui.core.run.together): `remember_best` then only notes the epoch."""
+        self._best_buffers = buffers
+        self._shared_best = True
+
     def remember_best(self, epoch: int) -> None:
         """Keep a device-side copy of the weights of the new best epoch (no host sync, no disk)."""
-        if self._best_buffers is None:
+        if self._shared_best:
+            pass
+        elif self._best_buffers is None:
             import torch
 
             # The model's own tensors (updated in place by training and by load_state_dict), looked up once.

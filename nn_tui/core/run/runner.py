@@ -268,6 +268,36 @@ class Run:
         self.callbacks.emit(finished)
         return finished
 
+    def begin(self):
+        """Build the trainer (restored from `resume_from`) and ready the run folder, without training: for a driver
+        that trains several runs together (nn_tui.core.training.batched). Then `end(finished)` writes the results."""
+        from nn_tui.core.training.trainer import Trainer
+
+        p, rd = self.prepared, self.run_dir
+        self.trainer = Trainer(
+            p.preset, p.data, device=p.device, n_out=p.n_out, callbacks=self.callbacks.items, control=self.control,
+            progress_interval=self.progress_interval, run_dir=str(rd.path) if rd else None, state=self.state,
+        )
+        if self.resume_from is not None:
+            self.trainer.load_state_dict(self.resume_from.train_state())
+            self.callbacks.load_state_dicts(self.resume_from.callback_states)
+        if rd is not None:
+            self._open_folder(rd)
+        return self.trainer
+
+    def end(self, finished: RunFinished) -> RunFinished:
+        """The counterpart of `begin`: final checkpoint, weights and summary written, the end event emitted."""
+        if self.run_dir is not None:
+            finished = self._write_results(finished, hard_stop=False) or finished
+        self.callbacks.emit(finished)
+        return finished
+
+    def fail(self, exc: BaseException) -> RunFinished:
+        """A run that `begin` or its driver could not train: reported as failed, its folder closed."""
+        message = f"{type(exc).__name__}: {exc}"
+        self.callbacks.emit(RunError(message, traceback.format_exc()))
+        return self.end(self._fallback("failed", message))
+
     def _open_folder(self, rd: RunDir) -> None:
         """Ready the folder for training: checkpoints/ writable, metrics.csv open (cut back to the checkpoint's
         epoch when resuming), the resolved preset and a "training" summary written."""

@@ -61,6 +61,16 @@ def _worker_main(tasks, results, stop_event, parent: int) -> None:
             results.close()
             results.join_thread()
             os._exit(0)
+        if isinstance(task, list):  # a group trained together (nn_tui.core.sweep.vectorized)
+            from nn_tui.core.sweep.vectorized import run_group
+
+            for result in run_group(
+                task, should_stop=should_stop,
+                on_start=lambda n, run_dir: results.put(("started", n, run_dir)),
+                on_epoch=lambda n, epoch, epochs, value: results.put(("epoch", n, epoch, epochs, value)),
+            ):
+                results.put(("done", result.number, result))
+            continue
         n = task.number
         if stop_event.is_set():  # queued here when the sweep was stopped: never started
             results.put(("done", n, TrialResult(n, "stopped", None, 0, 0.0, 0.0, None, "stopped before it started")))
@@ -131,7 +141,7 @@ class LocalPool:
 
     def idle(self) -> int:
         """Free places: a worker takes DEPTH trials at once."""
-        return sum(DEPTH - len(w.trials) for w in self.workers)
+        return sum(max(0, DEPTH - len(w.trials)) for w in self.workers)
 
     def busy(self) -> int:
         return sum(len(w.trials) for w in self.workers)
@@ -141,6 +151,13 @@ class LocalPool:
         worker.trials.append(task.number)
         worker.queued.append(task)
         worker.tasks.put(task)
+
+    def submit_group(self, tasks: list[TrialTask]) -> None:
+        """Trials that one worker trains together (nn_tui.core.sweep.vectorized)."""
+        worker = min(self.workers, key=lambda w: len(w.trials))
+        worker.trials.extend(t.number for t in tasks)
+        worker.queued.extend(tasks)
+        worker.tasks.put(list(tasks))
 
     def get(self, timeout: float) -> tuple | None:
         """The next message from a worker: ("started", n, run_dir), ("epoch", n, epoch, epochs, value),

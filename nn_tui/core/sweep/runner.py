@@ -36,6 +36,7 @@ class SweepPlan:
     direction: str
     workers: int
     resuming: bool = False
+    vectorize: str = "auto"  # auto | on | off: train trials that group together as one model (sweep.vectorized)
 
     @property
     def total(self) -> int:
@@ -137,7 +138,7 @@ class SweepRunner:
         self.on_event(SweepEvent("trial_end", result.number, {
             "seed": task.seed if task else None, "params": task.labels if task else {}, "status": result.status, "value": result.value, "epochs": result.epochs,
             "seconds": round(result.seconds, 3), "run_dir": result.run_dir, "message": result.message,
-            "done": self.done, "total": self.plan.total}))
+            "done": self.done, "total": self.plan.total, "group": result.extra.get("group", 1)}))
 
     def execute(self) -> str:
         """Run the missing trials. Returns the sweep's status: completed or stopped."""
@@ -159,6 +160,10 @@ class SweepRunner:
         try:
             if pool.wait_ready(self.stop):
                 self.on_event(SweepEvent("ready", None, {"workers": workers}))
+            from nn_tui.core.sweep.vectorized import submit_groups, wanted
+
+            if wanted(p.vectorize, p.sweep.spec.method) and not self.stop.is_set():
+                submit_groups(self, pool, workers)
             while True:
                 if self.stop.is_set() and not stopping:
                     stopping = True

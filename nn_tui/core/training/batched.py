@@ -1,0 +1,408 @@
+"""Many small networks of one architecture trained together: weights stacked along a leading trial dimension,
+one batched forward (baddbmm), one backward and one optimizer step over the stacks per training step.
+
+Each trial is still an ordinary `Trainer` (its own model, optimizer, scheduler, TrainState and callbacks): its
+model's parameters, buffers and optimizer state become views into the stacks, so its callbacks (metrics.csv,
+checkpoints, best weights) see the live values with no copying. Per-trial settings (lr, weight decay, momentum,
+L1, gradient clipping, dropout rate) are tensors over the trial dimension; seeds, shuffle orders and dropout masks
+come from each trial's own generators, drawn exactly as the trainer alone draws them. A trial that diverges,
+stops early, is stopped or reaches its epochs leaves the group: its tensors are copied out of the stacks.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from nn_tui.core.training.events import RunFinished
+from nn_tui.core.training.grouping import BN_EPS, BN_MOMENTUM, family
+
+if TYPE_CHECKING:
+    import torch
+
+    from nn_tui.core.training.trainer import Trainer
+
+
+class BatchedTrainer:
+    """Trains the given trainers (same data shape and architecture, see grouping.batch_key) as one stacked model."""
+
+    def __init__(self, trainers: list[Trainer], rng_states: list[torch.Tensor]) -> None:
+        """rng_states: torch's global generator state right after each trainer was built (and restored, when
+        resumed): where that trainer's dropout masks would have been drawn from."""
+        import torch
+
+        self.trainers = trainers
+        self.T = T = len(trainers)
+        first = trainers[0]
+        self.device = first.device
+        self.loss_name = first.loss_name
+        self.metric = first.metric
+        shapes = {(tuple(tr.X_train.shape), tuple(tr.X_val.shape), tuple(tr.y_train.shape),
+                   tuple((k, s.shape) for k, s in tr.model.state_dict().items())) for tr in trainers}
+        if len(shapes) != 1 or len({family(tr.preset.training.optimizer) for tr in trainers}) != 1:
+            raise ValueError("these trials differ in data shape, architecture or optimizer family")
+        if len({tr.state.epoch for tr in trainers}) != 1 or any(tr.state.within_epoch for tr in trainers):
+            raise ValueError("trials trained together must start at the same epoch")
+        self.X, self.y = self._data([tr.X_train for tr in trainers], [tr.y_train for tr in trainers])
+        self.val_is_train = all(tr.X_val is tr.X_train for tr in trainers)
+        self.Xv, self.yv = (self.X, self.y) if self.val_is_train else self._data(
+            [tr.X_val for tr in trainers], [tr.y_val for tr in trainers])
+        # The network's layout, from the first model: Linear -> [BatchNorm1d] -> activation -> [Dropout].
+        self.layout: list[dict[str, Any]] = []
+        for m in first.model:
+            name = type(m).__name__
+            if name == "Linear":
+                self.layout.append({"linear": len(self.layout), "bn": None, "act": None, "drop": False})
+            elif name == "BatchNorm1d":
+                self.layout[-1]["bn"] = True
+            elif name == "Dropout":
+                self.layout[-1]["drop"] = True
+            else:
+                self.layout[-1]["act"] = m  # stateless: shared by every trial
+        # Dropout: a layer drops out for the trials whose preset gives it a rate (rates may differ, or be 0).
+        self.drop_rates = [[layer.dropout for layer in tr.preset.layers] for tr in trainers]
+        self.adam = first.preset.training.optimizer in ("adam", "adamw")
+        self.decoupled = first.preset.training.optimizer == "adamw"
+        self._stack()
+        t = [tr.preset.training for tr in trainers]
+        col = lambda v: torch.tensor(v, dtype=torch.float32, device=self.device)  # noqa: E731
+        # Learning rates in double, as torch.optim holds them (Python floats): Adam's step size is computed from them.
+        self.lr = torch.tensor([tr.current_lr() for tr in trainers], dtype=torch.float64, device=self.device)
+        self.lr32 = self.lr.float()
+        self.wd = col([tr.optimizer.param_groups[0]["weight_decay"] for tr in trainers])
+        self.momentum = col([tr.optimizer.param_groups[0].get("momentum", 0.0) or 0.0 for tr in trainers])
+        self.l1 = col([tr.state.l1 for tr in trainers])
+        self.clip = col([x.grad_clip for x in t])
+        self.any_l1 = bool(self.l1.any())
+        self.any_clip = bool(self.clip.any())
+        self.any_wd = bool(self.wd.any())
+        # Each trial's dropout stream: torch's global generator as it stood when the trial's trainer was ready.
+        self.dropout_gens = []
+        for state in rng_states:
+            g = torch.Generator(device=self.device)
+            g.set_state(state)
+            self.dropout_gens.append(g)
+
+    def _data(self, Xs: list[torch.Tensor], ys: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """One copy when every trial has the same rows (then shape (n, features)), else stacked (T, n, features)."""
+        import torch
+
+        if all(x is Xs[0] or torch.equal(x, Xs[0]) for x in Xs) and all(v is ys[0] or torch.equal(v, ys[0]) for v in ys):
+            return Xs[0], ys[0]
+        return torch.stack(Xs), torch.stack(ys)
+
+    # ------------------------------------------------------------ stacks shared with each trial's objects
+
+    def _stack(self) -> None:
+        """Stack every trial's parameters, buffers and optimizer state; make each trial's tensors views of them."""
+        import torch
+
+        models = [tr.model for tr in self.trainers]
+        T, device = self.T, self.device
+        names = [n for n, _ in models[0].named_parameters()]
+        sizes = [p.numel() for p in models[0].parameters()]
+        shapes = [tuple(p.shape) for p in models[0].parameters()]
+        offsets = [sum(sizes[:j]) for j in range(len(sizes) + 1)]
+        # Every parameter of every trial in one (T, P) buffer: the optimizer updates all of them in a few ops.
+        # The autograd leaves are views of it (one per parameter), and so is each trial's own Parameter.
+        self.flat = torch.empty(T, offsets[-1], device=device)
+        own = [list(m.parameters()) for m in models]
+        for i in range(T):
+            torch.cat([p.detach().reshape(-1) for p in own[i]], out=self.flat[i])
+        self.params: list[torch.Tensor] = []
+        for j, shape in enumerate(shapes):
+            a, b = offsets[j], offsets[j + 1]
+            self.params.append(self.flat[:, a:b].view(T, *shape).requires_grad_(True))
+            for i in range(T):
+                own[i][j].data = self.flat[i, a:b].view(shape)
+        self.slices = [(offsets[j], offsets[j + 1], shapes[j]) for j in range(len(shapes))]
+        self.buffers: dict[str, torch.Tensor] = {}
+        for name, _ in models[0].named_buffers():
+            mine = [dict(m.named_buffers())[name] for m in models]
+            stacked = torch.stack([b.detach() for b in mine])
+            for i, b in enumerate(mine):
+                b.data = stacked[i]
+            self.buffers[name] = stacked
+        self.param_names = names
+        # Optimizer state, in the same (T, P) layout: Adam's exp_avg and exp_avg_sq (and step per trial), or
+        # SGD's momentum buffer in exp_avg. Values restored from a checkpoint (resume) are kept.
+        self.exp_avg = torch.zeros_like(self.flat)
+        self.exp_avg_sq = torch.zeros_like(self.flat)
+        self.step = torch.zeros(T, dtype=torch.float64, device=device)
+        for i, tr in enumerate(self.trainers):
+            for j, p in enumerate(own[i]):
+                a, b, shape = self.slices[j]
+                st = tr.optimizer.state.get(p, {})
+                m, v = self.exp_avg[i, a:b].view(shape), self.exp_avg_sq[i, a:b].view(shape)
+                if self.adam:
+                    if "exp_avg" in st:
+                        m.copy_(st["exp_avg"])
+                        v.copy_(st["exp_avg_sq"])
+                        self.step[i] = float(st["step"])
+                    tr.optimizer.state[p] = {"step": self.step[i], "exp_avg": m, "exp_avg_sq": v}
+                elif tr.optimizer.param_groups[0].get("momentum", 0.0):
+                    if st.get("momentum_buffer") is not None:
+                        m.copy_(st["momentum_buffer"])
+                    tr.optimizer.state[p] = {"momentum_buffer": m}
+        self.live = [self.flat, *self.buffers.values()]
+        self.good = [t.clone() for t in self.live]
+        self.best = [t.clone() for t in self.live]  # each trial's weights of its best epoch so far
+
+    def best_views(self, i: int) -> list[torch.Tensor]:
+        """Trial i's best-epoch weights, in its model's state_dict order (views, kept up to date every epoch)."""
+        model = self.trainers[i].model
+        where = {name: self.slices[j] for j, name in enumerate(self.param_names)}
+        out = []
+        for key in model.state_dict():
+            if key in where:
+                a, b, shape = where[key]
+                out.append(self.best[0][i, a:b].view(shape))
+            else:
+                out.append(self.best[1 + list(self.buffers).index(key)][i])
+        return out
+
+    def _release(self, i: int) -> None:
+        """Trial i leaves the group: its model and optimizer state become its own tensors again."""
+        tr = self.trainers[i]
+        for t in [*tr.model.parameters(), *tr.model.buffers()]:
+            t.data = t.data.clone()
+        for st in tr.optimizer.state.values():
+            for k, v in list(st.items()):
+                if hasattr(v, "clone"):
+                    st[k] = v.clone()
+
+    # ------------------------------------------------------------ the stacked network
+
+    def forward(self, x: torch.Tensor, training: bool, masks: list | None = None) -> torch.Tensor:
+        """x: (n, features) shared by every trial, or (T, n, features). Returns (T, n, outputs)."""
+        import torch
+        from torch.nn import functional as F
+
+        T = self.T
+        if x.dim() == 2:
+            x = x.expand(T, *x.shape)
+        params = self.params
+        for k, layer in enumerate(self.layout):
+            W, b = params[layer["pi"]], params[layer["pi"] + 1]
+            x = torch.baddbmm(b.unsqueeze(1), x, W.transpose(1, 2))
+            if layer["bn"]:
+                gamma, beta = params[layer["pi"] + 2], params[layer["pi"] + 3]
+                n, c = x.shape[1], x.shape[2]
+                # Trials side by side as channels: BatchNorm1d's own kernel, per channel as in each model.
+                flat = x.transpose(0, 1).reshape(n, T * c)
+                rm, rv = self.buffers[layer["rm"]], self.buffers[layer["rv"]]
+                flat = F.batch_norm(flat, rm.view(-1), rv.view(-1), gamma.reshape(-1), beta.reshape(-1),
+                                    training, BN_MOMENTUM, BN_EPS)
+                x = flat.reshape(n, T, c).transpose(0, 1)
+            if layer["act"] is not None:
+                x = layer["act"](x)
+            if training and layer["drop"] and masks is not None:
+                x = x * masks[k]
+        return x
+
+    def dropout_masks(self, n: int) -> list | None:
+        """One mask per dropout layer, (T, n, units): each trial's from its own generator, as nn.Dropout draws."""
+        import torch
+
+        if not any(layer["drop"] for layer in self.layout):
+            return None
+        masks: list[Any] = [None] * len(self.layout)
+        for k, layer in enumerate(self.layout):
+            if not layer["drop"]:
+                continue
+            units = self.params[layer["pi"]].shape[1]
+            rows = []
+            for i in range(self.T):
+                p = self.drop_rates[i][k]
+                if p > 0:
+                    noise = torch.empty(n, units, device=self.device).bernoulli_(1 - p, generator=self.dropout_gens[i])
+                    rows.append(noise.div_(1 - p))
+                else:
+                    rows.append(torch.ones(n, units, device=self.device))
+            masks[k] = torch.stack(rows)
+        return masks
+
+    def losses(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Each trial's mean loss, (T,)."""
+        from torch.nn import functional as F
+
+        T = self.T
+        name = self.loss_name
+        if name == "bce":
+            return F.binary_cross_entropy_with_logits(out, y, reduction="none").flatten(1).mean(1)
+        if name == "cross_entropy":
+            n, c = out.shape[1], out.shape[2]
+            return F.cross_entropy(out.reshape(T * n, c), y.reshape(T * n), reduction="none").view(T, n).mean(1)
+        fn = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}[name]
+        return fn(out, y, reduction="none").flatten(1).mean(1)
+
+    def scores(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Each trial's accuracy or R², (T,)."""
+        n = out.shape[1]
+        if self.metric == "val_accuracy":
+            if self.loss_name == "bce":
+                return ((out[..., 0] > 0) == y[..., 0].long()).sum(1) / n
+            return (out.argmax(2) == y).sum(1) / n
+        sst = ((y - y.mean(1, keepdim=True)) ** 2).sum(1).clamp_min(1e-12)
+        return (1 - ((out - y) ** 2).sum(1) / sst).mean(1)
+
+    # ------------------------------------------------------------ the step
+
+    def optimizer_step(self, grads: list[torch.Tensor]) -> None:
+        """One update of every trial: Adam / AdamW / SGD (with momentum) as torch.optim does it, with per-trial
+        settings, on the (T, P) buffer: the same arithmetic, in the same order, as the fused/foreach kernels."""
+        import torch
+
+        with torch.no_grad():
+            g = torch.cat([x.reshape(self.T, -1) for x in grads], 1)
+            if self.any_clip:  # torch.nn.utils.clip_grad_norm_: the norm of the per-parameter norms
+                norms = torch.stack([x.reshape(self.T, -1).norm(dim=1) for x in grads], 1).norm(dim=1)
+                coef = (self.clip / (norms + 1e-6)).clamp(max=1.0)
+                g.mul_(torch.where(self.clip > 0, coef, torch.ones_like(coef)).unsqueeze(1))
+            p = self.flat
+            if self.adam:
+                self.step += 1
+                # In double, then float: what the fused kernel does with its Python-float bias corrections.
+                step_size = (-self.lr / (1 - 0.9 ** self.step)).float().unsqueeze(1)
+                bc2_sqrt = (1 - 0.999 ** self.step).sqrt().float().unsqueeze(1)
+                if self.any_wd:
+                    if self.decoupled:
+                        p.mul_((1 - self.lr * self.wd.double()).float().unsqueeze(1))
+                    else:
+                        g = g + self.wd.unsqueeze(1) * p
+                self.exp_avg.lerp_(g, 0.1)
+                self.exp_avg_sq.mul_(0.999).addcmul_(g, g, value=0.001)
+                denom = (self.exp_avg_sq.sqrt() / bc2_sqrt).add_(1e-8)
+                p.add_(step_size * self.exp_avg / denom)
+            else:
+                if self.any_wd:
+                    g = g + self.wd.unsqueeze(1) * p
+                self.exp_avg.mul_(self.momentum.unsqueeze(1)).add_(g)
+                p.sub_(self.lr32.unsqueeze(1) * self.exp_avg)
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self) -> list[RunFinished]:
+        import torch
+
+        trainers, T = self.trainers, self.T
+        pi = 0
+        for layer in self.layout:  # where each layer's tensors are among the parameters and buffers
+            layer["pi"] = pi
+            pi += 4 if layer["bn"] else 2
+        bn_names = [n for n in self.buffers if n.endswith("running_mean")]
+        for layer, name in zip([l for l in self.layout if l["bn"]], bn_names):
+            layer["rm"], layer["rv"] = name, name.replace("running_mean", "running_var")
+        tracked = [n for n in self.buffers if n.endswith("num_batches_tracked")]
+        plans = [tr._plan() for tr in trainers]
+        plan = plans[0]
+        for tr, p in zip(trainers, plans):
+            tr._announce(p)
+        n, bs, steps = plan.rows, plan.batch_size, plan.steps
+        has_drop = any(l["drop"] for l in self.layout)
+        has_bn = any(l["bn"] for l in self.layout)
+        reuse = steps == 1 and self.val_is_train and not has_drop and not has_bn
+        epochs = [tr.preset.training.epochs for tr in trainers]
+        start = min(tr.state.epoch for tr in trainers) + 1
+        results: list[RunFinished | None] = [None] * T
+        active = [tr.state.epoch < epochs[i] for i, tr in enumerate(trainers)]
+        for i, tr in enumerate(trainers):
+            if not active[i]:
+                results[i] = self._finished(i, "completed", "", 0.0)
+        shuffle = [tr.generator for tr in trainers]
+        stacked_data = self.X.dim() == 3
+        rows = torch.arange(T, device=self.device).unsqueeze(1)
+        t_start = time.perf_counter()
+        before = [tr.state.final.get("seconds", 0.0) for tr in trainers]
+        schedulers = any(tr.scheduler is not None for tr in trainers)
+        pending = None
+        for epoch in range(start, max(epochs) + 1):
+            if not any(active):
+                break
+            epoch_t0 = time.perf_counter()
+            perm = torch.stack([torch.randperm(n, device=self.device, generator=g) for g in shuffle]) if steps > 1 else None
+            loss_sum = torch.zeros(T, device=self.device)
+            seen = 0
+            for step in range(steps):
+                if perm is None:
+                    xb, yb = self.X, self._per_trial(self.y, stacked_data)
+                else:
+                    idx = perm[:, step * bs: (step + 1) * bs if step < steps - 1 else n]
+                    xb = self.X[rows, idx] if stacked_data else self.X[idx]
+                    yb = self.y[rows, idx] if stacked_data else self.y[idx]
+                m = len(idx[0]) if perm is not None else n
+                if pending is not None:
+                    lvec = pending
+                else:
+                    lvec = self.losses(self.forward(xb, True, self.dropout_masks(m) if has_drop else None), yb)
+                pending = None
+                total = lvec.sum()
+                if self.any_l1:
+                    weights = [self.params[l["pi"]] for l in self.layout]
+                    total = total + (self.l1 * torch.stack([w.abs().flatten(1).sum(1) for w in weights]).sum(0)).sum()
+                self.optimizer_step(list(torch.autograd.grad(total, self.params)))
+                if has_bn:
+                    for name in tracked:
+                        self.buffers[name].add_(1)
+                loss_sum.add_(lvec.detach() * m)
+                seen += m
+            # Validation: each trial's loss and metric, one host sync for the whole group.
+            if reuse:
+                y = self._per_trial(self.y, stacked_data)
+                out = self.forward(self.X, True)
+                pending = self.losses(out, y)
+                val, metric = pending.detach(), self.scores(out.detach(), y)
+            else:
+                yv = self._per_trial(self.yv, self.Xv.dim() == 3)
+                with torch.no_grad():
+                    out = self.forward(self.Xv, False)
+                    val, metric = self.losses(out, yv), self.scores(out, yv)
+            train_l, val_l, metric_l = torch.stack([loss_sum / max(seen, 1), val, metric.float()]).tolist()
+            now = time.perf_counter()
+            rate = seen / max(now - epoch_t0, 1e-9)
+            # The best weights of the trials whose validation loss improved (record_epoch's rule), before the
+            # epoch's event: a checkpoint written in it sees them.
+            improved = [i for i, tr in enumerate(trainers) if active[i] and math.isfinite(train_l[i])
+                        and math.isfinite(val_l[i]) and val_l[i] < tr.state.best_val_loss]
+            if improved:
+                idx = torch.tensor(improved, device=self.device)
+                for best, live in zip(self.best, self.live):
+                    best.index_copy_(0, idx, live.index_select(0, idx))
+            for i, tr in enumerate(trainers):
+                if not active[i]:
+                    continue
+                if not math.isfinite(train_l[i]) or not math.isfinite(val_l[i]):
+                    for live, good in zip(self.live, self.good):
+                        live[i].copy_(good[i])
+                    status, message = tr._diverged(epoch)
+                    results[i] = self._leave(i, active, status, message, before[i] + now - t_start)
+                    continue
+                tr._end_epoch(epoch, train_l[i], val_l[i], metric_l[i], rate, before[i] + now - t_start)
+                if (stop := tr._early_stop()) is not None:
+                    results[i] = self._leave(i, active, *stop, before[i] + now - t_start)
+                elif tr.control.stop_requested:
+                    results[i] = self._leave(i, active, "stopped", f"stopped by request after epoch {epoch}",
+                                             before[i] + now - t_start)
+                elif epoch >= epochs[i]:
+                    results[i] = self._leave(i, active, "completed", "", before[i] + now - t_start)
+            torch._foreach_copy_(self.good, self.live)
+            if schedulers:
+                self.lr.copy_(torch.tensor([tr.current_lr() for tr in trainers], dtype=torch.float64))
+                self.lr32 = self.lr.float()
+        return [r if r is not None else self._finished(i, "stopped", "stopped", before[i])
+                for i, r in enumerate(results)]
+
+    def _per_trial(self, y: torch.Tensor, stacked: bool) -> torch.Tensor:
+        return y if stacked else y.expand(self.T, *y.shape)
+
+    def _leave(self, i: int, active: list[bool], status: str, message: str, seconds: float) -> RunFinished:
+        active[i] = False
+        self._release(i)
+        return self._finished(i, status, message, seconds)
+
+    def _finished(self, i: int, status: str, message: str, seconds: float) -> RunFinished:
+        tr = self.trainers[i]
+        s = tr.state
+        return RunFinished(status=status, message=message or f"trained {s.epoch} epochs", epochs_run=s.epoch,
+                           seconds=seconds, final=dict(s.final), best=dict(s.best), run_dir=tr.run_dir)
