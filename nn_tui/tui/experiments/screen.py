@@ -4,6 +4,8 @@ the best. The sweep runs in the app's SweepController; this screen only shows it
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.preset import Preset
+from nn_tui.core.run.rundir import WEIGHTS_FILE
 from nn_tui.core.sweep.spec import Sweep, apply_params
 from nn_tui.tui.experiments.board import Board, TrialLine
 from nn_tui.tui.experiments.charts import AgainstChart, OverlayChart, color
@@ -237,25 +240,25 @@ class ExperimentsScreen(Screen):
         self.action_open_trial()
 
     def action_open_trial(self) -> None:
-        """The highlighted trial's settings and seed into the setup, trained again in the Train tab (the Inside tab
-        follows the same run)."""
+        """Open the highlighted trial's run folder as a finished run: its setup, curves and final numbers in the
+        Train tab, its saved weights in the Inside tab (t there trains the setup again)."""
         trial = self.highlighted
         if trial is None or self.board is None:
             return
-        self._open(self.board.sweep.trial_preset(self.board.params_of(trial), int(trial.seed or 0)), trial)
-
-    @work(exclusive=True, group="experiments-open")
-    async def _open(self, preset: Preset, trial: TrialLine) -> None:
         main = self.app.main_screen
         if main is None:
+            return
+        if trial.status == "running":
+            self.notify(f"trial {trial.number} is still training: open it when it has ended", severity="warning")
+            return
+        if not trial.run_dir or not (Path(trial.run_dir) / WEIGHTS_FILE).is_file():
+            self.notify(f"trial {trial.number} saved no weights ({trial.status})", severity="warning")
             return
         if main.run.active:
             self.notify("a run is training in the Train tab: stop it first (x there)", severity="warning")
             return
         self.app.pop_screen()
-        await main.open_preset(preset, None)
-        main.action_train()
-        self.notify(f"trial {trial.number}: {self.board.config_label(trial)} seed {trial.seed}", timeout=3)
+        main.open_run(trial.run_dir)
 
     @work(exclusive=True, group="experiments-best")
     async def action_use_best(self) -> None:
