@@ -148,4 +148,6 @@ class RunsCommands(CommandList):
 
     def _commands(self):
         record = getattr(self.screen, "highlighted", None)
-        return export_commands(self.app, record.path if record else None, "highlighted run")
+        opened = [("Open run", self.screen.action_open_run,
+                   f"{record.run_id}: its setup, curves and saved weights in the Train and Inside tabs (o)")] if record else []
+        return opened + export_commands(self.app, record.path if record else None, "highlighted run")
