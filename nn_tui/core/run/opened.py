@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.preset import Preset
-from nn_tui.core.run.rundir import PRESET_FILE, WEIGHTS_FILE, check_run_folder, read_metrics, read_summary, summary_metric
+from nn_tui.core.run.rundir import (
+    PRESET_FILE, WEIGHTS_FILE, check_run_folder, read_metrics, read_summary, summary_metric,
+)
 from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted
 
 if TYPE_CHECKING:
@@ -30,6 +32,16 @@ class OpenedRun:
     @property
     def epochs_run(self) -> int:
         return int(self.summary.get("epochs_run") or (self.rows[-1]["epoch"] if self.rows else 0))
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Batches per epoch, as the trainer counts them (one for full batch: batch_size 0)."""
+        samples = int(self.summary.get("train_samples") or 0)
+        size = self.preset.data.batch_size
+        return max(1, -(-samples // size)) if size and samples else 1
+
+    def global_step(self, epoch: int) -> int:
+        return epoch * self.steps_per_epoch
 
 
 def open_run_folder(run_dir: str | Path) -> OpenedRun:
@@ -54,7 +66,8 @@ def replay_events(run: OpenedRun) -> list[Event]:
     metric = run.metric
     epochs = int(s.get("epochs") or run.epochs_run)
     events: list[Event] = [RunStarted(
-        run_dir=str(run.path), device=str(s.get("device", "cpu")), epochs=epochs, start_epoch=0, steps_per_epoch=0,
+        run_dir=str(run.path), device=str(s.get("device", "cpu")), epochs=epochs, start_epoch=0,
+        steps_per_epoch=run.steps_per_epoch,
         batch_size=run.preset.data.batch_size, train_samples=int(s.get("train_samples") or 0),
         val_samples=int(s.get("val_samples") or 0), parameters=int(s.get("parameters") or 0),
         task=str(s.get("task", "")), metric=metric,
@@ -63,7 +76,8 @@ def replay_events(run: OpenedRun) -> list[Event]:
         events.append(EpochEnd(
             epoch=int(row["epoch"]), epochs=epochs, train_loss=row.get("train_loss", float("nan")),
             val_loss=row.get("val_loss", float("nan")), metric=metric, metric_value=row.get(metric, float("nan")),
-            lr=row.get("lr", float("nan")), samples_per_sec=0.0, seconds=row.get("seconds", 0.0), global_step=0,
+            lr=row.get("lr", float("nan")), samples_per_sec=0.0, seconds=row.get("seconds", 0.0),
+            global_step=run.global_step(int(row["epoch"])),
         ))
     seconds = run.rows[-1].get("seconds", 0.0) if run.rows else 0.0
     events.append(RunFinished(
@@ -120,5 +134,5 @@ def final_snapshot(run: OpenedRun) -> InsightSnapshot:
     except Exception:  # noqa: BLE001 - the other views still work without health
         health = None
     model.eval()
-    return InsightSnapshot(epoch=run.epochs_run, global_step=0, final=True, model=model, health=health,
-                           data=insight_data(state))
+    return InsightSnapshot(epoch=run.epochs_run, global_step=run.global_step(run.epochs_run), final=True, model=model,
+                           health=health, data=insight_data(state))

@@ -44,7 +44,8 @@ class ExperimentsScreen(Screen):
         Binding("ctrl+r", "run_sweep", "Run", id="experiments.run", priority=True),
         Binding("ctrl+x", "stop_sweep", "Stop", id="experiments.stop", priority=True),
         Binding("ctrl+e", "resume_sweep", "Resume", id="experiments.resume", priority=True),
-        Binding("enter", "open_trial", "Open trial", id="experiments.open", show=False),
+        Binding("enter", "open_trial", "Open trial", id="experiments.open", show=False,
+                tooltip="Open the trial: its curves and saved weights in the Train and Inside tabs"),
         Binding("b", "use_best", "Use best", id="experiments.best"),
         Binding("v", "next_setting", "Setting", id="experiments.setting"),
         Binding("f", "toggle_setup", "Fields", id="experiments.fields"),
@@ -158,6 +159,8 @@ class ExperimentsScreen(Screen):
             return ctl.active
         if action == "resume_sweep":
             return ctl.resumable
+        if action == "open_trial":
+            return self.board is not None and bool(self.board.trials)
         if action == "use_best":
             return self.board is not None and self.board.best() is not None
         return True
@@ -308,6 +311,8 @@ class ExperimentsScreen(Screen):
         if board is None:
             return
         self._fill_table(board)
+        ended = any(t.status != "running" for t in board.trials.values())
+        self.query_one(DataTable).border_subtitle = "⏎ opens a trial" if ended else ""
         self.query_one(OverlayChart).show(board.bands(), board.metric)
         self.query_one(OverlayChart).border_title = f"{board.metric or 'metric'} per epoch · mean of seeds, min-max"
         self._draw_against()

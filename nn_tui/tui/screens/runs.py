@@ -168,8 +168,8 @@ class RunsScreen(Screen):
         if not records:
             line.update(f"no runs in {self.runs_dir} yet: train one (t on the main screen, or nn-tui run PRESET)")
         else:
-            line.update(f"{len(records)} runs in {self.runs_dir} · space selects · o opens · t training/validation loss · "
-                        "l log scale · e exports a PyTorch script · ctrl+p for more exports")
+            line.update(f"{len(records)} runs in {self.runs_dir} · space selects · o opens · "
+                        "t training/validation loss · l log scale · e exports a PyTorch script · ctrl+p for more exports")
         self._update_chart()
 
     def _cells(self, r: RunRecord) -> list[str]:
