@@ -135,6 +135,17 @@ async def test_stop_then_resume_finishes_the_same_sweep_folder(make_app):
         screen.query_one("#exp-seeds", Input).value = "2"
         await pilot.press(*"0.01, 0.1", "ctrl+r")
         await wait_for(pilot, lambda: runner.last is not None and runner.last.holding.is_set(), timeout=30)
+        table = screen.query_one(DataTable)
+        await wait_for(pilot, lambda: any(t.status == "running" for t in screen.board.trials.values()))
+        table.focus()
+        for row in range(table.row_count):  # the trial still training: enter only says so
+            table.move_cursor(row=row)
+            if screen.highlighted.status == "running":
+                break
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExperimentsScreen) and app.main_screen.run.history is None
+        assert any("still training" in str(n.message) for n in app._notifications)
         await pilot.press("ctrl+x")
         await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
         folder = app.sweeps.sweep_dir
