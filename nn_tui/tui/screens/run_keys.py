@@ -102,7 +102,7 @@ class RunKeys:
             return
         self._setup_changed()
         self.action_show_tab("tab-train")
-        self.when_mounted(lambda: self.run.show_finished(opened.preset, replay_events(opened)))
+        self.when_mounted(lambda: self.run.show_finished(opened.preset, replay_events(opened), io=self.setup_io()))
         self._load_final_snapshot(opened)
         self.notify(f"{opened.path}\nt trains this setup again", title="Opened a finished run", timeout=3)
 

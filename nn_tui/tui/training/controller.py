@@ -212,12 +212,13 @@ class RunController:
             self._worker_done(worker)  # at once, not when the app gets to the worker's StateChanged
         self.drain()
 
-    def show_finished(self, preset: Preset, events: list[Event]) -> bool:
+    def show_finished(self, preset: Preset, events: list[Event], *,
+                      io: tuple[int | None, int | None] = (None, None)) -> bool:
         """Show a run that ended earlier (its events read back from its folder): no worker, no new run folder."""
         if self.active:
             return False
         self.run_preset = preset.copy()
-        self.run_io = (None, None)
+        self.run_io = io
         self.resume_dir = None
         self.control = None
         self.worker = None
