@@ -3,7 +3,8 @@ trials.csv, summary.json, resume) with each trial's training replaced by a scrip
 
 The metric of a trial is a smooth function of its learning rate (closest to 0.1 is best) and its seed, so
 rankings are deterministic. `hold_after=N`: after N trials ended, the next trial waits (its first epochs sent)
-until the sweep is stopped, a fixed point for stop + resume tests.
+until the sweep is stopped, a fixed point for stop + resume tests. `real_folders=True`: each trial also trains its
+preset for real (tiny presets only) so its run folder is one the app can open.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ def fake_value(params: dict, seed: int, epoch: int, epochs: int) -> float:
 
 
 class FakeSweepRunner(SweepRunner):
-    def __init__(self, plan, *, on_event=None, stop=None, hold_after: int | None = None, epochs: int = 5) -> None:
+    def __init__(self, plan, *, on_event=None, stop=None, hold_after: int | None = None, epochs: int = 5,
+                 real_folders: bool = False) -> None:
         super().__init__(plan, on_event=on_event, stop=stop)
         self.hold_after = hold_after
         self.fake_epochs = epochs
         self.holding = threading.Event()
+        self.real_folders = real_folders
 
     def execute(self) -> str:
         p = self.plan
@@ -40,7 +43,7 @@ class FakeSweepRunner(SweepRunner):
         stopping = False
         while self.done < p.total and not stopping:
             task = self.next_task()
-            self.started(task.number, str(Path(p.sweep_dir) / "runs" / f"fake-{task.number}"))
+            self.started(task.number, self.trial_folder(task))
             best = None
             status = "completed"
             for epoch in range(1, self.fake_epochs + 1):
@@ -62,6 +65,16 @@ class FakeSweepRunner(SweepRunner):
         self.on_event(SweepEvent("end", None, {"status": status, "sweep_dir": str(p.sweep_dir),
                                                "best": self.summary.get("best"), "done": self.done, "total": p.total}))
         return status
+
+
+    def trial_folder(self, task) -> str:
+        if not self.real_folders:
+            return str(Path(self.plan.sweep_dir) / "runs" / f"fake-{task.number}")
+        from nn_tui.core.run.runner import Run, prepare_run
+
+        run = Run(prepare_run(task.preset), out_dir=Path(self.plan.sweep_dir) / "runs")
+        run.execute()
+        return str(run.run_dir.path)
 
 
 def fake_runner(**kwargs):

@@ -55,3 +55,43 @@ async def test_selected_runs_show_the_settings_that_differ(make_app, tmp_path):
         assert [str(c.label) for c in table.columns.values()][2] == "status"
         curves = [label for label, _ in screen.query_one(LossOverlay).curves]
         assert curves == ["xor 12:02:00", "xor 12:01:00"]
+
+
+async def test_o_opens_a_past_run_as_finished(make_app, tmp_path):
+    """o on a run: the main screen shows it (its setup, its epochs, its saved weights) and nothing trains; a run
+    without weights is refused with a notification."""
+    from nn_tui.core.run.runner import Run, prepare_run
+    from nn_tui.core.run.rundir import read_metrics
+    from nn_tui.tui.screens.main import MainScreen
+    from nn_tui.tui.widgets.insight_view import InsightView
+
+    trained = small_preset(epochs=4)
+    trained.training.lr = 0.3
+    run = Run(prepare_run(trained), out_dir=tmp_path / "runs")
+    assert run.execute().status == "completed"
+    write_run(tmp_path / "runs" / "20250101-120000-xor", "2025-01-01T12:00:00+0000", 0.1)  # no weights
+    app = make_app(small_preset(epochs=9))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p", *"compare runs")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen) and len(app.screen.records) == 2)
+        screen = app.screen
+        assert [r.run_id for r in screen.records][1] == "20250101-120000-xor"  # newest first: the trained run
+        await pilot.press("down")
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.screen is screen and any("saved no weights" in str(n.message) for n in app._notifications)
+
+        await pilot.press("up", "o")
+        main = app.main_screen
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and main.run.state == "finished")
+        history = main.run.history
+        assert history.run_dir == str(run.run_dir.path) and main.run.worker is None
+        assert history.epoch == 4 and history.last_epoch.train_loss == read_metrics(run.run_dir.path)[-1]["train_loss"]
+        assert (main.preset.training.lr, main.preset.training.epochs) == (0.3, 4)
+        await pilot.press("4")
+        view = main.query_one(InsightView)
+        await wait_for(pilot, lambda: view.views is not None, timeout=15)
+        assert view.snapshot.final and view.views.truth is not None
+    assert len(list((tmp_path / "runs").iterdir())) == 2  # no new run folder

@@ -6,12 +6,17 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from textual.widgets import DataTable, Input
+import pytest
+import torch
+from textual.widgets import DataTable, Input, TabbedContent
 
+from nn_tui.core.run.opened import load_model, open_run_folder
+from nn_tui.core.run.rundir import read_metrics, read_summary
 from nn_tui.core.sweep.records import SUMMARY_FILE, TRIALS_FILE
 from nn_tui.tui.experiments.charts import AgainstChart, OverlayChart
 from nn_tui.tui.experiments.screen import ExperimentsScreen
 from nn_tui.tui.screens.main import MainScreen
+from nn_tui.tui.widgets.insight_view import InsightView
 from tests.tui.fake_sweep import fake_runner
 from tests.tui.helpers import small_preset, wait_for
 
@@ -26,10 +31,10 @@ def header(table: DataTable) -> list[str]:
     return [str(c.label) for c in table.columns.values()]
 
 
-async def test_vary_by_typing_run_open_and_use_best(make_app):
+async def test_vary_by_typing_run_open_and_use_best(make_app, tmp_path):
     preset = small_preset(epochs=5)
     preset.training.lr, preset.training.optimizer = 0.05, "sgd"
-    app = make_app(preset, sweep_runner=fake_runner())
+    app = make_app(preset, sweep_runner=fake_runner(real_folders=True))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_experiments(pilot)
         # two lists vary; the single value sets every trial's epochs and is no column
@@ -54,11 +59,47 @@ async def test_vary_by_typing_run_open_and_use_best(make_app):
         assert isinstance(app.screen, ExperimentsScreen)
 
         table.move_cursor(row=0)
-        await pilot.press("down", "down", "enter")  # open the third trial: lr 0.01 adam, trained in the Train tab
+        await pilot.press("down", "down")
+        trial = screen.highlighted
+        assert (trial.params["training.lr"], trial.params["training.optimizer"]) == (0.01, "adam")
+        await pilot.press("enter")  # open the third trial's run folder as a finished run: nothing trains
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
-        await wait_for(pilot, lambda: main.run.run_preset is not None)
-        assert main.run.run_preset.training.lr == 0.01
-        assert main.run.run_preset.training.optimizer == "adam"
+        await wait_for(pilot, lambda: main.run.state == "finished" and main.run.history.run_dir == trial.run_dir)
+        rows = read_metrics(trial.run_dir)
+        history = main.run.history
+        assert [int(x) for x in history.train_loss.xs] == [r["epoch"] for r in rows] == [1, 2, 3]
+        assert history.last_epoch.val_loss == rows[-1]["val_loss"]
+        assert history.finished.status == read_summary(trial.run_dir)["status"] == "completed"
+        assert main.run.worker is None and not (tmp_path / "runs").exists()  # no new run folder
+        assert (main.preset.training.lr, main.preset.training.optimizer) == (0.01, "adam")  # the trial's setup
+        assert main.query_one(TabbedContent).active == "tab-train"
+
+        await pilot.press("4")  # the Inside tab: the saved weights, final
+        view = main.query_one(InsightView)
+        await wait_for(pilot, lambda: view.views is not None, timeout=15)
+        assert view.snapshot.final and view.snapshot.epoch == 3
+        saved = load_model(open_run_folder(trial.run_dir))[1]
+        for got, want in zip(view.snapshot.model.state_dict().values(), saved.state_dict().values()):
+            assert torch.equal(got, want)
+        with torch.no_grad():
+            probs = torch.sigmoid(saved(torch.tensor([[r.x1, r.x2] for r in view.views.truth.rows],
+                                                     dtype=torch.float32))).flatten().tolist()
+        assert [r.probability for r in view.views.truth.rows] == pytest.approx(probs, abs=1e-6)
+
+
+async def test_a_trial_without_weights_is_not_opened(make_app):
+    """The fake's trials leave no run folder: enter says so and stays in the Experiments view."""
+    app = make_app(small_preset(epochs=3), sweep_runner=fake_runner())
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_experiments(pilot)
+        await pilot.press(*"0.01, 0.1", "enter")
+        await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
+        await pilot.pause()
+        screen.query_one(DataTable).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExperimentsScreen) and app.main_screen.run.history is None
+        assert any("saved no weights" in str(n.message) for n in app._notifications)
 
 
 async def test_a_range_samples_and_log_axis(make_app):
@@ -94,6 +135,17 @@ async def test_stop_then_resume_finishes_the_same_sweep_folder(make_app):
         screen.query_one("#exp-seeds", Input).value = "2"
         await pilot.press(*"0.01, 0.1", "ctrl+r")
         await wait_for(pilot, lambda: runner.last is not None and runner.last.holding.is_set(), timeout=30)
+        table = screen.query_one(DataTable)
+        await wait_for(pilot, lambda: any(t.status == "running" for t in screen.board.trials.values()))
+        table.focus()
+        for row in range(table.row_count):  # the trial still training: enter only says so
+            table.move_cursor(row=row)
+            if screen.highlighted.status == "running":
+                break
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExperimentsScreen) and app.main_screen.run.history is None
+        assert any("still training" in str(n.message) for n in app._notifications)
         await pilot.press("ctrl+x")
         await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
         folder = app.sweeps.sweep_dir

@@ -4,6 +4,8 @@ the best. The sweep runs in the app's SweepController; this screen only shows it
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.preset import Preset
+from nn_tui.core.run.rundir import WEIGHTS_FILE
 from nn_tui.core.sweep.spec import Sweep, apply_params
 from nn_tui.tui.experiments.board import Board, TrialLine
 from nn_tui.tui.experiments.charts import AgainstChart, OverlayChart, color
@@ -41,7 +44,8 @@ class ExperimentsScreen(Screen):
         Binding("ctrl+r", "run_sweep", "Run", id="experiments.run", priority=True),
         Binding("ctrl+x", "stop_sweep", "Stop", id="experiments.stop", priority=True),
         Binding("ctrl+e", "resume_sweep", "Resume", id="experiments.resume", priority=True),
-        Binding("enter", "open_trial", "Open trial", id="experiments.open", show=False),
+        Binding("enter", "open_trial", "Open trial", id="experiments.open", show=False,
+                tooltip="Open the trial: its curves and saved weights in the Train and Inside tabs"),
         Binding("b", "use_best", "Use best", id="experiments.best"),
         Binding("v", "next_setting", "Setting", id="experiments.setting"),
         Binding("f", "toggle_setup", "Fields", id="experiments.fields"),
@@ -155,6 +159,8 @@ class ExperimentsScreen(Screen):
             return ctl.active
         if action == "resume_sweep":
             return ctl.resumable
+        if action == "open_trial":
+            return self.board is not None and bool(self.board.trials)
         if action == "use_best":
             return self.board is not None and self.board.best() is not None
         return True
@@ -237,25 +243,25 @@ class ExperimentsScreen(Screen):
         self.action_open_trial()
 
     def action_open_trial(self) -> None:
-        """The highlighted trial's settings and seed into the setup, trained again in the Train tab (the Inside tab
-        follows the same run)."""
+        """Open the highlighted trial's run folder as a finished run: its setup, curves and final numbers in the
+        Train tab, its saved weights in the Inside tab (t there trains the setup again)."""
         trial = self.highlighted
         if trial is None or self.board is None:
             return
-        self._open(self.board.sweep.trial_preset(self.board.params_of(trial), int(trial.seed or 0)), trial)
-
-    @work(exclusive=True, group="experiments-open")
-    async def _open(self, preset: Preset, trial: TrialLine) -> None:
         main = self.app.main_screen
         if main is None:
+            return
+        if trial.status == "running":
+            self.notify(f"trial {trial.number} is still training: open it when it has ended", severity="warning")
+            return
+        if not trial.run_dir or not (Path(trial.run_dir) / WEIGHTS_FILE).is_file():
+            self.notify(f"trial {trial.number} saved no weights ({trial.status})", severity="warning")
             return
         if main.run.active:
             self.notify("a run is training in the Train tab: stop it first (x there)", severity="warning")
             return
         self.app.pop_screen()
-        await main.open_preset(preset, None)
-        main.action_train()
-        self.notify(f"trial {trial.number}: {self.board.config_label(trial)} seed {trial.seed}", timeout=3)
+        main.open_run(trial.run_dir)
 
     @work(exclusive=True, group="experiments-best")
     async def action_use_best(self) -> None:
@@ -305,6 +311,8 @@ class ExperimentsScreen(Screen):
         if board is None:
             return
         self._fill_table(board)
+        ended = any(t.status != "running" for t in board.trials.values())
+        self.query_one(DataTable).border_subtitle = "⏎ opens a trial" if ended else ""
         self.query_one(OverlayChart).show(board.bands(), board.metric)
         self.query_one(OverlayChart).border_title = f"{board.metric or 'metric'} per epoch · mean of seeds, min-max"
         self._draw_against()

@@ -136,7 +136,7 @@ class ExperimentsCommands(CommandList):
         if screen.board is not None and screen.board.best() is not None:
             out.append(("Use best trial's settings", screen.action_use_best, "copy them into the setup (b)"))
         if screen.highlighted is not None:
-            out.append(("Open trial", screen.action_open_trial, "train it again in the Train tab (enter)"))
+            out.append(("Open trial", screen.action_open_trial, "its curves and weights in Train and Inside (enter)"))
         out.append(("Next setting in the metric chart", screen.action_next_setting, "v"))
         out.append(("Show or hide the fields", screen.action_toggle_setup, "f"))
         out.append(("Back to the setup", screen.action_back, "escape"))
@@ -148,4 +148,6 @@ class RunsCommands(CommandList):
 
     def _commands(self):
         record = getattr(self.screen, "highlighted", None)
-        return export_commands(self.app, record.path if record else None, "highlighted run")
+        opened = [("Open run", self.screen.action_open_run,
+                   f"{record.run_id}: its setup, curves and weights in Train and Inside (o)")] if record else []
+        return opened + export_commands(self.app, record.path if record else None, "highlighted run")

@@ -84,6 +84,45 @@ class RunKeys:
         self.action_show_tab("tab-train")
         self.when_mounted(lambda: self.run.start(preset, resume_dir=str(path)))
 
+    @work(exclusive=True, group="open-run")
+    async def open_run(self, path: str | Path) -> None:
+        """Show the finished run in folder `path`: its preset becomes the setup, the Train tab its curves and final
+        numbers, the Inside tab its saved weights (computed in a thread). Nothing trains; t trains the setup again."""
+        from nn_tui.core.errors import UserError
+        from nn_tui.core.run.opened import open_run_folder, replay_events
+
+        if self.run.active:
+            self.notify("a run is training in the Train tab: stop it first (x)", severity="warning")
+            return
+        try:
+            opened = open_run_folder(path)
+            await self.apply_preset(opened.preset, None)
+        except UserError as exc:
+            self.notify(str(exc), title="Cannot open the run", severity="error")
+            return
+        self._setup_changed()
+        self.action_show_tab("tab-train")
+        self.when_mounted(lambda: self.run.show_finished(opened.preset, replay_events(opened), io=self.setup_io()))
+        self._load_final_snapshot(opened)
+        self.notify(f"{opened.path}\nt trains this setup again", title="Opened a finished run", timeout=3)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="open-run-weights")
+    def _load_final_snapshot(self, opened) -> None:
+        from nn_tui.core.run.opened import final_snapshot
+
+        try:
+            snapshot = final_snapshot(opened)
+        except Exception as exc:  # noqa: BLE001 - a damaged weights file: the curves still show
+            self.app.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}", title="Cannot show its weights",
+                                      severity="error")
+            return
+        self.app.call_from_thread(self.when_mounted, lambda: self._final_snapshot_loaded(str(opened.path), snapshot))
+
+    def _final_snapshot_loaded(self, path: str, snapshot) -> None:
+        history = self.run.history
+        if history is not None and history.run_dir == path:  # still the run shown (not a new one since)
+            self.run.show_snapshot(snapshot)
+
     def action_stop(self) -> None:
         self.run.stop()
 

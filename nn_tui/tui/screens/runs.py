@@ -81,6 +81,7 @@ class RunsScreen(Screen):
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="runs.back"),
         Binding("space", "toggle", "Select", id="runs.select"),
+        Binding("o", "open_run", "Open", id="runs.open", tooltip="Open the run: its setup, curves and weights"),
         Binding("t", "which", "Train/val loss", id="runs.which"),
         Binding("l", "log_scale", "Log", id="runs.log"),
         Binding("e", "export_script", "Export .py", id="runs.export"),
@@ -167,8 +168,8 @@ class RunsScreen(Screen):
         if not records:
             line.update(f"no runs in {self.runs_dir} yet: train one (t on the main screen, or nn-tui run PRESET)")
         else:
-            line.update(f"{len(records)} runs in {self.runs_dir} · space selects · t training/validation loss · "
-                        "l log scale · e exports a PyTorch script · ctrl+p for more exports")
+            line.update(f"{len(records)} runs in {self.runs_dir} · space selects · o opens · "
+                        "t training/validation loss · l log scale · e exports a PyTorch script · ctrl+p for more exports")
         self._update_chart()
 
     def _cells(self, r: RunRecord) -> list[str]:
@@ -265,6 +266,27 @@ class RunsScreen(Screen):
         record = self.highlighted
         if record is not None:
             export_in_background(self.app, record.path, "script")
+
+    def action_open_run(self) -> None:
+        """The highlighted run as a finished run on the main screen (Train and Inside tabs, its preset as setup)."""
+        from nn_tui.core.run.rundir import WEIGHTS_FILE
+
+        record = self.highlighted
+        main = getattr(self.app, "main_screen", None)
+        if record is None or main is None:
+            return
+        if record.status == "running":
+            self.notify(f"{record.run_id} is still training (or was killed): open it when it has ended",
+                        severity="warning")
+            return
+        if not (record.path / WEIGHTS_FILE).is_file():
+            self.notify(f"{record.run_id} saved no weights ({record.status})", severity="warning")
+            return
+        if main.run.active:
+            self.notify("a run is training in the Train tab: stop it first (x there)", severity="warning")
+            return
+        self.app.pop_screen()
+        main.open_run(record.path)
 
     def action_close(self) -> None:
         self.app.pop_screen()

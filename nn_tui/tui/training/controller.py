@@ -212,6 +212,37 @@ class RunController:
             self._worker_done(worker)  # at once, not when the app gets to the worker's StateChanged
         self.drain()
 
+    def show_finished(self, preset: Preset, events: list[Event], *,
+                      io: tuple[int | None, int | None] = (None, None)) -> bool:
+        """Show a run that ended earlier (its events read back from its folder): no worker, no new run folder."""
+        if self.active:
+            return False
+        self.run_preset = preset.copy()
+        self.run_io = io
+        self.resume_dir = None
+        self.control = None
+        self.worker = None
+        self._events = collections.deque()
+        self._snapshot = None
+        self.history = RunHistory(epochs_total=preset.training.epochs)
+        self.history.apply(events)
+        t = preset.training
+        last_lr = self.history.last_epoch.lr if self.history.last_epoch is not None else t.lr
+        momentum = t.momentum if t.momentum is not None else DEFAULT_MOMENTUM.get(t.optimizer)
+        self.settings = {"lr": last_lr, "momentum": momentum, "weight_decay": t.weight_decay, "l1": t.l1}
+        self.changed = set()
+        self.state = "finished"
+        self._post(lambda: self.StateChanged(self))
+        self._post(lambda: self.Progressed(self, [], force=True))
+        return True
+
+    def show_snapshot(self, snapshot: InsightSnapshot) -> None:
+        """A snapshot made outside training (the saved weights of a run shown with show_finished)."""
+        if self.history is None or self.active:
+            return
+        self.history.insight = snapshot
+        self._post(lambda: self.SnapshotArrived(self, snapshot))
+
     def clear(self) -> None:
         """Forget the last run's curves and numbers (the next Train starts from fresh weights)."""
         if self.active:
