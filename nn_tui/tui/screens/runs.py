@@ -82,10 +82,10 @@ class RunsScreen(Screen):
         Binding("escape,q", "close", "Back", id="runs.back"),
         Binding("space", "toggle", "Select", id="runs.select"),
         Binding("o", "open_run", "Open", id="runs.open", tooltip="Open the run: its setup, curves and weights"),
-        Binding("t", "which", "Train/val loss", id="runs.which"),
+        Binding("t", "which", "Train/val", id="runs.which"),
         Binding("l", "log_scale", "Log", id="runs.log"),
         Binding("e", "export_script", "Export .py", id="runs.export"),
-        Binding("f5", "reload", "Reload", id="runs.reload"),
+        Binding("f5", "reload", "Reload", id="runs.reload", show=False),
     ]
     DEFAULT_CSS = """
     RunsScreen #runs-body { height: 1fr; }
@@ -169,7 +169,7 @@ class RunsScreen(Screen):
             line.update(f"no runs in {self.runs_dir} yet: train one (t on the main screen, or nn-tui run PRESET)")
         else:
             line.update(f"{len(records)} runs in {self.runs_dir} · space selects · o opens · "
-                        "t training/validation loss · l log scale · e exports a PyTorch script · ctrl+p for more exports")
+                        "t training/validation loss · l log scale · e exports a PyTorch script · f5 reloads · ctrl+p for more exports")
         self._update_chart()
 
     def _cells(self, r: RunRecord) -> list[str]:
