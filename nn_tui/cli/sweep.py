@@ -233,7 +233,9 @@ class LiveView(View):
             if d["status"] != "stopped":
                 self.session_done += 1
             if self.live is None and d["status"] not in ("completed", "early_stopped", "stopped"):
-                self.console.print(f"trial {event.trial}: {d['status']} {d.get('message') or ''}")
+                message = d.get("message") or ""
+                self.console.print(f"trial {event.trial}: {d['status']}" + (f" — {message}" if message else ""),
+                                   markup=False, highlight=False)
         elif event.kind == "end":
             self.done = d["done"]
             self.end = d
