@@ -62,8 +62,8 @@ def launch_app(preset: str | None) -> None:
 
 
 def open_sweep_target(name: str):
-    """The sweep `nn-tui open NAME` means (a file with a [sweep] table, or a bundled sweep's name that is not also
-    a bundled preset's), or None for a preset."""
+    """The sweep `nn-tui open NAME` means (a file with a [sweep] table, a past sweep folder with its trials, or a
+    bundled sweep's name that is not also a bundled preset's), or None for a preset."""
     from pathlib import Path
 
     from nn_tui.core.preset import bundled_presets, read_toml
@@ -71,6 +71,10 @@ def open_sweep_target(name: str):
     from nn_tui.core.sweep.spec import load_sweep
 
     path = Path(name)
+    if path.is_dir():
+        from nn_tui.core.sweep.folder import read_sweep_folder
+
+        return read_sweep_folder(path)
     if path.is_file() and path.suffix == ".toml":
         return load_sweep(path) if "sweep" in read_toml(path) else None
     if not path.exists() and name in bundled_sweeps() and name not in bundled_presets():
@@ -79,7 +83,7 @@ def open_sweep_target(name: str):
 
 
 @app.command("open")
-def open_cmd(preset: str = typer.Argument(..., help="A preset or sweep file, or a bundled preset's or sweep's name.")) -> None:
+def open_cmd(preset: str = typer.Argument(..., help="A preset or sweep file, a sweep folder, or a bundled preset's or sweep's name.")) -> None:
     """Open the app with a preset loaded (a sweep: in the Experiments view)."""
     launch_app(preset)
 

@@ -178,12 +178,22 @@ class NNTuiApp(App):
 
         if self.sweeps is None:
             self.sweeps = SweepController(self, self.sweep_runner, out=Path(self.runs_dir).parent / "sweeps")
+        from nn_tui.core.sweep.folder import SweepFolder
+
+        folder = sweep if isinstance(sweep, SweepFolder) else None
+        if folder is not None:  # a past sweep folder: its finished trials on the board, resumable if some are missing
+            if self.sweeps.active:
+                self.notify("a sweep is running: stop it first (ctrl+x)", severity="warning")
+                return
+            sweep = folder.sweep
         if not self.is_screen_installed("experiments"):
             self.install_screen(ExperimentsScreen(self.sweeps, sweep), name="experiments")  # type: ignore[arg-type]
         elif sweep is not None:
             screen = self.get_screen("experiments")
             screen.loaded = sweep  # type: ignore[attr-defined]
             screen.fill_from(sweep)  # type: ignore[attr-defined]
+        if folder is not None:
+            self.get_screen("experiments").show_folder(folder)  # type: ignore[attr-defined]
         if not isinstance(self.screen, type(self.get_screen("experiments"))):
             self.push_screen("experiments")
 

@@ -8,6 +8,7 @@ import pytest
 import typer
 
 import nn_tui.cli as cli
+from tests.cli.conftest import refused
 
 
 def test_bare_command_opens_the_app_without_the_parser(monkeypatch):
@@ -37,3 +38,9 @@ def test_any_argument_goes_through_the_parser(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["nn-tui", "--help"])
     cli.main()
     assert ran == [True]
+
+
+def test_open_refuses_a_folder_that_is_not_a_sweep_folder(nn_tui, tmp_path):
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "notes.txt").write_text("not a sweep\n")
+    refused(nn_tui("open", "plain", timeout=60), "plain", "not a sweep folder", "sweep.toml")

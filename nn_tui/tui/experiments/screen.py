@@ -128,8 +128,24 @@ class ExperimentsScreen(Screen):
     def on_mount(self) -> None:
         if self.loaded is not None:
             self.fill_from(self.loaded)
+        if self.board is not None:
+            self._redraw()
+            self.query_one(DataTable).focus()
+            return
         self._show_line()
         self.query_one("#vary-0", Input).focus()
+
+    def show_folder(self, folder) -> None:
+        """A past sweep folder (nn_tui.core.sweep.folder.SweepFolder): its finished trials on the board; ctrl+e
+        runs the missing ones in the same folder."""
+        from nn_tui.tui.experiments.past import board_of
+
+        self.board = board_of(folder)
+        self.against_index = 0
+        ctl = self.controller
+        ctl.sweep_dir, ctl.status, ctl.plan = folder.sweep_dir, folder.status, None
+        if self.is_mounted:
+            self._redraw()  # else on_mount draws it
 
     def fill_from(self, sweep: Sweep) -> None:
         """Put a sweep's varied values, seeds and workers into the fields."""
