@@ -130,7 +130,9 @@ def test_random_and_tpe_sample_trials_configurations_per_seed(tmp_path, method):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_kill_then_resume_never_reruns_a_finished_trial(tmp_path, signum):
     path = sweep_file(tmp_path, epochs=4000, params='"training.lr" = [0.01, 0.02, 0.03, 0.04, 0.05]')
-    proc = subprocess.Popen([sys.executable, "-m", "nn_tui", "sweep", str(path), "--json"], stdout=subprocess.PIPE,
+    # One trial per worker (--vectorize off): grouped, the trials would all end together, before the signal.
+    proc = subprocess.Popen([sys.executable, "-m", "nn_tui", "sweep", str(path), "--json", "--vectorize", "off"],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=cli_env())
     first = []
     try:

@@ -258,9 +258,17 @@ class ExperimentsScreen(Screen):
     def _row_selected(self) -> None:
         self.action_open_trial()
 
-    def action_open_trial(self) -> None:
+    @work(exclusive=True, group="experiments-open")
+    async def action_open_trial(self) -> None:
         """Open the highlighted trial's run folder as a finished run: its setup, curves and final numbers in the
         Train tab, its saved weights in the Inside tab (t there trains the setup again)."""
+        # b (use best) may still be rebuilding the setup: two rebuilds at once would fight over its widgets.
+        for worker in [w for w in self.workers if w.node is self and w.group == "experiments-best"]:
+            if not worker.is_finished:
+                try:
+                    await worker.wait()
+                except Exception:  # noqa: BLE001 - it failed or was cancelled: it no longer touches the setup
+                    pass
         trial = self.highlighted
         if trial is None or self.board is None:
             return
