@@ -35,6 +35,21 @@ def metrics_columns(metric: str) -> list[str]:
     return ["epoch", "train_loss", "val_loss", metric, "lr", "seconds"]
 
 
+def new_stamped_folder(out: Path, name: str, what: str) -> Path:
+    """Make and return a new folder `out/<time>-<name>` (with -1, -2, … when taken); `what` names it in errors."""
+    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}"
+    for i in range(1000):
+        path = out / (base if i == 0 else f"{base}-{i}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UserError(f"cannot create a {what} folder: {exc.strerror or exc}", source=str(out)) from None
+        return path
+    raise UserError(f"could not find a free {what} folder name", source=str(out))
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "run"
 
@@ -58,29 +73,19 @@ class RunDir:
         if not os.access(out, os.W_OK | os.X_OK):
             why = " (a read-only file system)" if _read_only(out) else ""
             raise UserError(f"the output folder is not writable{why}; choose another with --out", source=str(out))
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = f"{stamp}-{_slug(preset_name)}"
-        for i in range(1000):
-            path = out / (base if i == 0 else f"{base}-{i}")
-            try:
-                path.mkdir()
-            except FileExistsError:
-                continue
-            except OSError as exc:
-                raise UserError(f"cannot create a run folder: {exc.strerror or exc}", source=str(out)) from None
-            try:  # fail now, not after an hour of training
-                probe_writable(path)
-                if need_bytes:
-                    from nn_tui.core.run.limits import check_disk_space
+        path = new_stamped_folder(out, preset_name, "run")
+        try:  # fail now, not after an hour of training
+            probe_writable(path)
+            if need_bytes:
+                from nn_tui.core.run.limits import check_disk_space
 
-                    check_disk_space(path, need_bytes, source=str(out))
-                run_dir = cls(path)
-                run_dir.lock()
-            except BaseException:  # a refusal, or Ctrl-C / SIGTERM: no half-made folder is left behind
-                shutil.rmtree(path, ignore_errors=True)
-                raise
-            return run_dir
-        raise UserError("could not find a free run folder name", source=str(out))
+                check_disk_space(path, need_bytes, source=str(out))
+            run_dir = cls(path)
+            run_dir.lock()
+        except BaseException:  # a refusal, or Ctrl-C / SIGTERM: no half-made folder is left behind
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        return run_dir
 
     @classmethod
     def open_existing(cls, path: str | Path) -> RunDir:

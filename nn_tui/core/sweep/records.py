@@ -8,13 +8,13 @@ import csv
 import io
 import math
 import statistics
-import time
 from pathlib import Path
 from typing import Any
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.fileio import atomic_write_json, atomic_write_text
 from nn_tui.core.preset import dump_preset
+from nn_tui.core.run.rundir import new_stamped_folder
 from nn_tui.core.sweep.spec import Sweep, short_label, value_of
 from nn_tui.core.sweep.study import RESULT_ATTR, seed_of, shown_trials, status_of
 
@@ -31,18 +31,7 @@ def create_sweep_dir(out: str | Path, name: str) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create the output folder: {exc.strerror or exc}", source=str(out)) from None
-    slug = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60] or "sweep"
-    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}"
-    for i in range(1000):
-        path = out / (base if i == 0 else f"{base}-{i}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise UserError(f"cannot create a sweep folder: {exc.strerror or exc}", source=str(out)) from None
-        return path
-    raise UserError("could not find a free sweep folder name", source=str(out))
+    return new_stamped_folder(out, name[:60] or "sweep", "sweep")
 
 
 def trial_rows(study, sweep: Sweep, metric: str) -> list[dict[str, Any]]:
