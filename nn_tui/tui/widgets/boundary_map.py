@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from textual.strip import Strip
-from textual.widget import Widget
 
 from nn_tui.core.inspection.boundary import BoundaryGrid
-from nn_tui.tui.cells import Colors, message_strips, strips_from_cells
-from nn_tui.tui.widgets.insight_colors import blend, theme_colors
+from nn_tui.tui.cells import Colors, strips_from_cells
+from nn_tui.tui.widgets.picture import PictureWidget
+from nn_tui.tui.widgets.insight_colors import blend
 
 HALF_BLOCK = "▀"  # foreground paints the upper pixel, background the lower one
 MIN_SHADE, MAX_SHADE = 0.12, 0.62  # how much of the class colour a region gets, by confidence
@@ -57,35 +57,23 @@ def draw_boundary(
     return strips_from_cells([HALF_BLOCK * width] * height, rgb[0::2], rgb[1::2])
 
 
-class BoundaryMap(Widget):
+class BoundaryMap(PictureWidget):
     """`show(grid, X, y)` draws when rendered; `show_strips(...)` takes a picture already drawn off the UI thread.
     `wanted_grid()` is the grid size that fills the widget (one column per cell, two rows per text row)."""
 
+    MIN_SIZE = (2, 1)
     DEFAULT_CSS = """
     BoundaryMap { width: 1fr; height: 1fr; background: $surface; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__("no boundary yet", id=id)
         self.grid: BoundaryGrid | None = None
         self.points: tuple[Any, Any] | None = None  # (X, y) numpy arrays
         self.test_points: tuple[Any, Any] | None = None
-        self.message = "no boundary yet"
-        self._strips: list[Strip] | None = None
-        self._built_for: tuple | None = None
-        self.builds = 0  # pictures drawn on the UI thread
-        self._colors: Colors | None = None
-
-    def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._invalidate(theme=True))
 
     def wanted_grid(self) -> tuple[int, int]:
         return max(1, self.size.width), max(1, 2 * self.size.height)
-
-    def colors(self) -> Colors:
-        if self._colors is None:
-            self._colors = theme_colors(self)
-        return self._colors
 
     def show(self, grid: BoundaryGrid | None, X: Any = None, y: Any = None, message: str = "",
              test_points: tuple[Any, Any] | None = None) -> None:
@@ -99,26 +87,10 @@ class BoundaryMap(Widget):
     def show_strips(self, grid: BoundaryGrid, X: Any, y: Any, strips: list[Strip], key: tuple) -> None:
         """A picture drawn elsewhere for `key` = (width, height, colors); used if the widget still has that size."""
         self.grid, self.points = grid, (X, y)
-        self._strips, self._built_for = strips, key
-        self.refresh()
+        self._set_strips(strips, key)
 
-    def _invalidate(self, theme: bool = False) -> None:
-        if theme:
-            self._colors = None
-        self._strips = None
-        self.refresh()
+    def has_picture(self) -> bool:
+        return self.grid is not None
 
-    def render_line(self, y: int) -> Strip:
-        width, height = self.size
-        if self.grid is None:
-            key: tuple = (width, height, None, self.message)
-        else:
-            key = (width, height, self.colors())
-        if self._strips is None or key != self._built_for:
-            if self.grid is None or width < 2 or height < 1:
-                self._strips = message_strips(self.message, width, height)
-            else:
-                self.builds += 1
-                self._strips = draw_boundary(self.grid, self.points, width, height, key[2], self.test_points)
-            self._built_for = key
-        return self._strips[y] if y < len(self._strips) else Strip.blank(width)
+    def draw(self, width: int, height: int, colors: Colors) -> list[Strip]:
+        return draw_boundary(self.grid, self.points, width, height, colors, self.test_points)

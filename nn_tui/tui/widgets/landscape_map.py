@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.strip import Strip
-from textual.widget import Widget
 
-from nn_tui.tui.cells import Colors, message_strips, strips_from_cells
-from nn_tui.tui.widgets.insight_colors import theme_colors
+from nn_tui.tui.cells import Colors, strips_from_cells
+from nn_tui.tui.widgets.picture import PictureWidget
 
 if TYPE_CHECKING:
     from nn_tui.core.inspection.landscape import Landscape
@@ -79,29 +78,17 @@ def draw_landscape(scape: Landscape, width: int, height: int, colors: Colors) ->
     return strips_from_cells([HALF_BLOCK * width] * height, rgb[0::2], rgb[1::2])
 
 
-class LandscapeMap(Widget):
+class LandscapeMap(PictureWidget):
     """`show_strips(...)` takes a picture drawn off the UI thread; `show(None, message)` a message instead."""
 
+    MIN_SIZE = (4, 2)
     DEFAULT_CSS = """
     LandscapeMap { width: 1fr; height: 1fr; background: $surface; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__("no landscape yet", id=id)
         self.landscape: Landscape | None = None
-        self.message = "no landscape yet"
-        self._strips: list[Strip] | None = None
-        self._built_for: tuple | None = None
-        self._colors: Colors | None = None
-        self.builds = 0
-
-    def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._invalidate(theme=True))
-
-    def colors(self) -> Colors:
-        if self._colors is None:
-            self._colors = theme_colors(self)
-        return self._colors
 
     def show(self, landscape: Landscape | None, message: str = "") -> None:
         self.landscape = landscape
@@ -110,23 +97,10 @@ class LandscapeMap(Widget):
 
     def show_strips(self, landscape: Landscape, strips: list[Strip], key: tuple) -> None:
         self.landscape = landscape
-        self._strips, self._built_for = strips, key
-        self.refresh()
+        self._set_strips(strips, key)
 
-    def _invalidate(self, theme: bool = False) -> None:
-        if theme:
-            self._colors = None
-        self._strips = None
-        self.refresh()
+    def has_picture(self) -> bool:
+        return self.landscape is not None
 
-    def render_line(self, y: int) -> Strip:
-        width, height = self.size
-        key: tuple = (width, height, self.colors()) if self.landscape is not None else (width, height, None, self.message)
-        if self._strips is None or key != self._built_for:
-            if self.landscape is None or width < 4 or height < 2:
-                self._strips = message_strips(self.message, width, height)
-            else:
-                self.builds += 1
-                self._strips = draw_landscape(self.landscape, width, height, key[2])
-            self._built_for = key
-        return self._strips[y] if y < len(self._strips) else Strip.blank(width)
+    def draw(self, width: int, height: int, colors: Colors) -> list[Strip]:
+        return draw_landscape(self.landscape, width, height, colors)

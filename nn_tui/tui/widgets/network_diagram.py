@@ -13,8 +13,9 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from nn_tui.tui.cells import Colors, message_strips, strips_from_cells
-from nn_tui.tui.widgets.insight_colors import blend, hex_of, sign_rgb, theme_colors
+from nn_tui.tui.cells import Colors, strips_from_cells
+from nn_tui.tui.widgets.picture import PictureWidget
+from nn_tui.tui.widgets.insight_colors import blend, hex_of, sign_rgb
 
 if TYPE_CHECKING:
     import numpy as np
@@ -206,30 +207,18 @@ def _draw_summary(pic: NetworkPicture, values, width: int, height: int, colors: 
     return strips
 
 
-class NetworkDiagram(Widget):
+class NetworkDiagram(PictureWidget):
     """`show(picture, trace)` draws when rendered; `show_strips(...)` takes a picture drawn off the UI thread."""
 
+    MIN_SIZE = (10, 4)
     DEFAULT_CSS = """
     NetworkDiagram { width: 1fr; height: 1fr; background: $surface; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__("no network yet", id=id)
         self.picture: NetworkPicture | None = None
         self.trace: ForwardTrace | None = None
-        self.message = "no network yet"
-        self._strips: list[Strip] | None = None
-        self._built_for: tuple | None = None
-        self._colors: Colors | None = None
-        self.builds = 0  # pictures drawn on the UI thread
-
-    def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._invalidate(theme=True))
-
-    def colors(self) -> Colors:
-        if self._colors is None:
-            self._colors = theme_colors(self)
-        return self._colors
 
     def show(self, picture: NetworkPicture | None, trace: ForwardTrace | None = None, message: str = "") -> None:
         self.picture = picture
@@ -239,26 +228,13 @@ class NetworkDiagram(Widget):
 
     def show_strips(self, picture: NetworkPicture, trace: ForwardTrace | None, strips: list[Strip], key: tuple) -> None:
         self.picture, self.trace = picture, trace
-        self._strips, self._built_for = strips, key
-        self.refresh()
+        self._set_strips(strips, key)
 
-    def _invalidate(self, theme: bool = False) -> None:
-        if theme:
-            self._colors = None
-        self._strips = None
-        self.refresh()
+    def has_picture(self) -> bool:
+        return self.picture is not None
 
-    def render_line(self, y: int) -> Strip:
-        width, height = self.size
-        key: tuple = (width, height, self.colors()) if self.picture is not None else (width, height, None, self.message)
-        if self._strips is None or key != self._built_for:
-            if self.picture is None or width < 10 or height < 4:
-                self._strips = message_strips(self.message, width, height)
-            else:
-                self.builds += 1
-                self._strips = draw_network(self.picture, self.trace, width, height, key[2])
-            self._built_for = key
-        return self._strips[y] if y < len(self._strips) else Strip.blank(width)
+    def draw(self, width: int, height: int, colors: Colors) -> list[Strip]:
+        return draw_network(self.picture, self.trace, width, height, colors)
 
 
 def legend_markup(widget: Widget, *, gradients: bool = False) -> str:
