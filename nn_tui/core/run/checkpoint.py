@@ -34,7 +34,7 @@ from nn_tui.core.training.state import TrainState
 if TYPE_CHECKING:
     import torch
 
-    from nn_tui.core.training.events import EpochEnd
+    from nn_tui.core.training.events import EpochBlock, EpochEnd
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_FILE = "last.safetensors"
@@ -322,12 +322,14 @@ class Checkpointer(Callback):
         every: int,
         min_interval: float | None = None,
         extra_state: Callable[[], dict[str, Any]] | None = None,
+        before_write: Callable[[], None] | None = None,
     ):
         self.dir = checkpoint_dir(run_dir)
         self.state = state
         self.every = every
         self.min_interval = MIN_INTERVAL_SECONDS if min_interval is None else min_interval
         self.extra_state = extra_state or dict
+        self.before_write = before_write  # the metrics rows still waiting go to disk first
         self.last_written_epoch: int | None = None
         self._last_write = -math.inf
         self._last_cost = 0.0
@@ -395,8 +397,22 @@ class Checkpointer(Callback):
             return
         self.write()
 
+    def on_epoch_block(self, state: TrainState, block: EpochBlock) -> None:
+        """Several epochs at once (a run trained in a group, whose driver keeps the best weights: share_best).
+        A checkpoint is due when the block passed a multiple of `every`; it holds the block's last epoch."""
+        best = state.best.get("epoch")
+        if best is not None and best >= block.first:
+            self.remember_best(best)
+        if self.every <= 0 or block.last // self.every == (block.first - 1) // self.every:
+            return
+        if time.perf_counter() - self._last_write < max(self.min_interval, self._last_cost / MAX_TIME_SHARE):
+            return
+        self.write()
+
     def write(self) -> None:
         t0 = time.perf_counter()
+        if self.before_write is not None:
+            self.before_write()
         save_checkpoint(self.last_path, self.state, self.extra_state(), self.definition)
         self.last_written_epoch = self.state.epoch
         self.write_best()

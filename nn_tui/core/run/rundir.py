@@ -1,7 +1,8 @@
 """The run directory: preset.toml, metrics.csv, model.safetensors and summary.json for one training run.
 
-Every file but metrics.csv is replaced atomically; metrics.csv gets one whole row per write, flushed,
-so an interrupted or killed run always leaves a directory that can be read.
+Every file but metrics.csv is replaced atomically; metrics.csv is appended in whole rows (gathered for at
+most METRICS_FLUSH_SECONDS, and always written before a checkpoint), so an interrupted or killed run always
+leaves a directory that can be read, whose rows reach at least as far as its last checkpoint.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from nn_tui.core.errors import UserError
 from nn_tui.core.fileio import atomic_write_json, atomic_write_safetensors, atomic_write_text, describe_os_error
 from nn_tui.core.preset import Preset, dump_preset
 from nn_tui.core.training.callbacks import Callback
-from nn_tui.core.training.events import EpochEnd
+from nn_tui.core.training.events import EpochBlock, EpochEnd
 from nn_tui.core.training.state import TrainState
 
 PRESET_FILE = "preset.toml"
 METRICS_FILE = "metrics.csv"
+# How long finished epochs' rows may wait before they are written: a tiny network ends thousands of epochs a
+# second, and a write and flush per row cost more than its epoch (see benchmarks/README.md, vectorised trials).
+METRICS_FLUSH_SECONDS = 0.25
 WEIGHTS_FILE = "model.safetensors"
 SUMMARY_FILE = "summary.json"
 
@@ -60,6 +64,8 @@ class RunDir:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._metrics_fh: io.TextIOWrapper | None = None
+        self._pending: list[str] = []  # rows not yet written
+        self._flush_at = 0.0
         self._columns: list[str] = []
         self._lock_fd: int | None = None
 
@@ -160,15 +166,35 @@ class RunDir:
 
     def _write_line(self, line: str) -> None:
         assert self._metrics_fh is not None
-        # One write() of a whole line, then flush: a crash leaves whole rows only.
+        # One write() of whole lines, then flush: a crash leaves whole rows (and at most a cut last line,
+        # which readers drop).
         self._metrics_fh.write(line + "\n")
         self._metrics_fh.flush()
 
     def append_metrics(self, row: dict[str, Any]) -> None:
-        self._write_line(",".join(_csv_value(row.get(c)) for c in self._columns))
+        self.append_metrics_line(",".join(_csv_value(row.get(c)) for c in self._columns))
+
+    def append_metrics_line(self, line: str) -> None:
+        """A row (its columns in metrics_columns' order), written with the rows of the next
+        METRICS_FLUSH_SECONDS or before the next checkpoint, whichever comes first."""
+        self._pending.append(line)
+        now = time.monotonic()
+        if now >= self._flush_at:
+            self.flush_metrics()
+            self._flush_at = now + METRICS_FLUSH_SECONDS
+
+    def flush_metrics(self) -> None:
+        """Write the rows that are waiting (before a checkpoint: it must never run ahead of metrics.csv)."""
+        if self._pending and self._metrics_fh is not None:
+            lines, self._pending = "\n".join(self._pending), []
+            self._write_line(lines)
 
     def close(self) -> None:
         if self._metrics_fh is not None:
+            try:
+                self.flush_metrics()
+            except OSError:  # a full disk: the rows that did not fit are lost, the rows before them are whole
+                self._pending = []
             try:
                 os.fsync(self._metrics_fh.fileno())
             except OSError:
@@ -210,10 +236,21 @@ class MetricsWriter(Callback):
     """Appends each epoch's row to the run folder's metrics.csv (opened by the run before training)."""
 
     def __init__(self, run_dir: RunDir) -> None:
-        self.append = run_dir.append_metrics
+        self.append = run_dir.append_metrics_line
 
     def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
-        self.append(event.row())
+        # The row as metrics_columns orders it, formatted as _csv_value would (repr of a float is exact and
+        # spells nan / inf / -inf): this runs once per epoch of every trial, thousands of times a second.
+        e = event
+        self.append(f"{int(e.epoch)},{float(e.train_loss)!r},{float(e.val_loss)!r},{float(e.metric_value)!r},"
+                    f"{float(e.lr)!r},{float(e.seconds)!r}")
+
+    def on_epoch_block(self, state: TrainState, block: EpochBlock) -> None:
+        lr = repr(float(block.lr))
+        self.append("\n".join(
+            f"{e},{float(a)!r},{float(b)!r},{float(c)!r},{lr},{float(t)!r}"
+            for e, a, b, c, t in zip(range(block.first, block.last + 1), block.train_loss, block.val_loss,
+                                     block.metric_value, block.seconds)))
 
 
 def _csv_value(v: Any) -> str:

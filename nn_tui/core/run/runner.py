@@ -159,7 +159,7 @@ class Run:
         if self.run_dir is not None:
             self.checkpoints = Checkpointer(
                 self.run_dir.path, self.state, every=prepared.preset.training.checkpoint_every,
-                extra_state=lambda: self.callbacks.state_dicts(),
+                extra_state=lambda: self.callbacks.state_dicts(), before_write=self.run_dir.flush_metrics,
             )
             # The metrics row first, so a checkpoint never runs ahead of metrics.csv.
             own = [MetricsWriter(self.run_dir), ChangesWriter(self.run_dir.path), self.checkpoints]
@@ -287,8 +287,17 @@ class Run:
 
     def end(self, finished: RunFinished) -> RunFinished:
         """The counterpart of `begin`: final checkpoint, weights and summary written, the end event emitted."""
+        return self.announce(self.write_results(finished))
+
+    def write_results(self, finished: RunFinished) -> RunFinished:
+        """`end` without its event: the folder's final files (safe to call for several runs at once, one thread
+        each: each run writes only its own folder)."""
         if self.run_dir is not None:
             finished = self._write_results(finished, hard_stop=False) or finished
+        return finished
+
+    def announce(self, finished: RunFinished) -> RunFinished:
+        """The end event, to the callbacks (on the caller's thread)."""
         self.callbacks.emit(finished)
         return finished
 
@@ -305,7 +314,8 @@ class Run:
         if self.resuming:
             rd.truncate_metrics(self.state.epoch)
             replay_after(rd.path, self.state.global_step, self.control)
-        rd.write_preset(self.prepared.preset)
+        if self.resuming:  # a new folder has it already (written when it was made)
+            rd.write_preset(self.prepared.preset)
         rd.open_metrics(self.trainer.metric)
         rd.write_summary(self._summary("running", "training", None))
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.sweep.study import TrialTask, load_study_for_pruning
-from nn_tui.core.training import Callback, EpochEnd, StepProgress, TrainerControl, TrainState
+from nn_tui.core.training import Callback, EpochBlock, EpochEnd, StepProgress, TrainerControl, TrainState
 
 RUNS_FOLDER = "runs"
 
@@ -54,21 +54,36 @@ class TrialWatcher(Callback):
             self.control.stop()
 
     def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
-        value = event.row().get(self.task.metric)
-        if value is not None and math.isfinite(value):
-            if self.best is None or self._sign * value < self._sign * self.best:
-                self.best = value
+        self._epochs(event.epoch, event.epochs, [event.row().get(self.task.metric)])
+
+    def on_epoch_block(self, state: TrainState, block: EpochBlock) -> None:
+        k, n = self.task.metric, len(block.val_loss)
+        values = {"train_loss": block.train_loss, "val_loss": block.val_loss, block.metric: block.metric_value}
+        self._epochs(block.first, block.epochs, values.get(k, [None] * n))
+
+    def block_ends(self) -> set[int]:
+        return self._rungs if self.report is not None else set()
+
+    def _epochs(self, first: int, epochs: int, values: list[float | None]) -> None:
+        """Epochs first, first + 1, … ended with these values of the sweep's metric."""
+        for value in values:
+            if value is not None and math.isfinite(value):
+                if self.best is None or self._sign * value < self._sign * self.best:
+                    self.best = value
         if self.should_stop():
             self.control.stop()
-        if event.epoch in self._rungs and self.report is not None and value is not None:
-            if self.report(value, event.epoch):
-                self.pruned = True
-                self.control.stop()
+        last = first + len(values) - 1
+        if self.report is not None:
+            for epoch in sorted(self._rungs.intersection(range(first, last + 1))):
+                value = values[epoch - first]
+                if value is not None and self.report(value, epoch):
+                    self.pruned = True
+                    self.control.stop()
         if self.on_epoch is not None:
             now = time.monotonic()
-            if now >= self._next or event.epoch == event.epochs:
+            if now >= self._next or last == epochs:
                 self._next = now + self.interval
-                self.on_epoch(event.epoch, event.epochs, value)
+                self.on_epoch(last, epochs, values[-1])
 
 
 def optuna_reporter(task: TrialTask) -> Callable[[float, int], bool] | None:

@@ -3,6 +3,7 @@
 
 from nn_tui.core.training.callbacks import Callback, EventCallback, Throttle
 from nn_tui.core.training.events import (
+    EpochBlock,
     EpochEnd,
     Event,
     RunError,
@@ -16,6 +17,7 @@ from nn_tui.core.training.state import TrainState
 
 __all__ = [
     "Callback",
+    "EpochBlock",
     "EpochEnd",
     "Event",
     "EventCallback",

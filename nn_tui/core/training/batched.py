@@ -12,16 +12,30 @@ stops early, is stopped or reaches its epochs leaves the group: its tensors are 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from nn_tui.core.training.events import RunFinished
+from nn_tui.core.training import backprop
+from nn_tui.core.training.events import EpochBlock, RunFinished
 from nn_tui.core.training.grouping import BN_EPS, BN_MOMENTUM, family
 
 if TYPE_CHECKING:
     import torch
 
     from nn_tui.core.training.trainer import Trainer
+
+
+# The longest a group trains before each trial's callbacks hear of its epochs (and their metrics rows are
+# formatted): delivering an epoch at a time cost more than the epoch itself for a 2-4-1 network.
+BLOCK_SECONDS = 0.2
+
+
+def start_point(state: Any) -> tuple:
+    """Where a trial's training begins: (epochs done, step within the next epoch or None). Trials train together
+    only from the same point."""
+    within = state.within_epoch
+    return state.epoch, None if within is None else (within["epoch"], within["step"], within["seen"])
 
 
 class BatchedTrainer:
@@ -42,8 +56,8 @@ class BatchedTrainer:
                    tuple((k, s.shape) for k, s in tr.model.state_dict().items())) for tr in trainers}
         if len(shapes) != 1 or len({family(tr.preset.training.optimizer) for tr in trainers}) != 1:
             raise ValueError("these trials differ in data shape, architecture or optimizer family")
-        if len({tr.state.epoch for tr in trainers}) != 1 or any(tr.state.within_epoch for tr in trainers):
-            raise ValueError("trials trained together must start at the same epoch")
+        if len({start_point(tr.state) for tr in trainers}) != 1:
+            raise ValueError("trials trained together must start at the same point (epoch and step)")
         self.X, self.y = self._data([tr.X_train for tr in trainers], [tr.y_train for tr in trainers])
         self.val_is_train = all(tr.X_val is tr.X_train for tr in trainers)
         self.Xv, self.yv = (self.X, self.y) if self.val_is_train else self._data(
@@ -77,6 +91,10 @@ class BatchedTrainer:
         self.any_l1 = bool(self.l1.any())
         self.any_clip = bool(self.clip.any())
         self.any_wd = bool(self.wd.any())
+        for tr in trainers:
+            # The group steps the optimizers' tensors itself: tell each scheduler its optimizer has stepped (as
+            # torch.optim marks it), or it warns that the schedule is being stepped first.
+            tr.optimizer._opt_called = True
         # Each trial's dropout stream: torch's global generator as it stood when the trial's trainer was ready.
         self.dropout_gens = []
         for state in rng_states:
@@ -145,6 +163,8 @@ class BatchedTrainer:
                     if st.get("momentum_buffer") is not None:
                         m.copy_(st["momentum_buffer"])
                     tr.optimizer.state[p] = {"momentum_buffer": m}
+        steps = self.step.tolist()
+        self.same_step = int(steps[0]) if len(set(steps)) == 1 else None
         self.live = [self.flat, *self.buffers.values()]
         self.good = [t.clone() for t in self.live]
         self.best = [t.clone() for t in self.live]  # each trial's weights of its best epoch so far
@@ -174,8 +194,10 @@ class BatchedTrainer:
 
     # ------------------------------------------------------------ the stacked network
 
-    def forward(self, x: torch.Tensor, training: bool, masks: list | None = None) -> torch.Tensor:
-        """x: (n, features) shared by every trial, or (T, n, features). Returns (T, n, outputs)."""
+    def forward(self, x: torch.Tensor, training: bool, masks: list | None = None,
+                saved: list | None = None) -> torch.Tensor:
+        """x: (n, features) shared by every trial, or (T, n, features). Returns (T, n, outputs). `saved` gets
+        (input, pre-activation, activation) per layer, for the hand-written backward (backprop.backward)."""
         import torch
         from torch.nn import functional as F
 
@@ -185,6 +207,7 @@ class BatchedTrainer:
         params = self.params
         for k, layer in enumerate(self.layout):
             W, b = params[layer["pi"]], params[layer["pi"] + 1]
+            x_in = x
             x = torch.baddbmm(b.unsqueeze(1), x, W.transpose(1, 2))
             if layer["bn"]:
                 gamma, beta = params[layer["pi"] + 2], params[layer["pi"] + 3]
@@ -195,8 +218,11 @@ class BatchedTrainer:
                 flat = F.batch_norm(flat, rm.view(-1), rv.view(-1), gamma.reshape(-1), beta.reshape(-1),
                                     training, BN_MOMENTUM, BN_EPS)
                 x = flat.reshape(n, T, c).transpose(0, 1)
+            z = x
             if layer["act"] is not None:
                 x = layer["act"](x)
+            if saved is not None:
+                saved.append((x_in, z, x))
             if training and layer["drop"] and masks is not None:
                 x = x * masks[k]
         return x
@@ -263,9 +289,16 @@ class BatchedTrainer:
             p = self.flat
             if self.adam:
                 self.step += 1
-                # In double, then float: what the fused kernel does with its Python-float bias corrections.
-                step_size = (-self.lr / (1 - 0.9 ** self.step)).float().unsqueeze(1)
-                bc2_sqrt = (1 - 0.999 ** self.step).sqrt().float().unsqueeze(1)
+                if self.same_step is not None:
+                    # Every trial at the same step (they started together): the bias corrections are Python
+                    # floats, as torch.optim's own; the step size in double, then float, as its fused kernel.
+                    self.same_step += 1
+                    t = self.same_step
+                    step_size = torch.div(self.lr, -(1 - 0.9 ** t)).float().unsqueeze(1)
+                    bc2_sqrt = math.sqrt(1 - 0.999 ** t)
+                else:
+                    step_size = (-self.lr / (1 - 0.9 ** self.step)).float().unsqueeze(1)
+                    bc2_sqrt = (1 - 0.999 ** self.step).sqrt().float().unsqueeze(1)
                 if self.any_wd:
                     if self.decoupled:
                         p.mul_((1 - self.lr * self.wd.double()).float().unsqueeze(1))
@@ -286,7 +319,7 @@ class BatchedTrainer:
     def run(self) -> list[RunFinished]:
         import torch
 
-        trainers, T = self.trainers, self.T
+        trainers, T, dev = self.trainers, self.T, self.device
         pi = 0
         for layer in self.layout:  # where each layer's tensors are among the parameters and buffers
             layer["pi"] = pi
@@ -304,27 +337,66 @@ class BatchedTrainer:
         has_bn = any(l["bn"] for l in self.layout)
         reuse = steps == 1 and self.val_is_train and not has_drop and not has_bn
         epochs = [tr.preset.training.epochs for tr in trainers]
-        start = min(tr.state.epoch for tr in trainers) + 1
+        start = trainers[0].state.epoch + 1
+        within = trainers[0].state.within_epoch  # resumed in the middle of an epoch: the same point for all
         results: list[RunFinished | None] = [None] * T
         active = [tr.state.epoch < epochs[i] for i, tr in enumerate(trainers)]
         for i, tr in enumerate(trainers):
+            tr.state.dropout_generator = self.dropout_gens[i]  # what its checkpoints save as its dropout stream
             if not active[i]:
                 results[i] = self._finished(i, "completed", "", 0.0)
+        # One flag for the whole group, set by any trial's stop, checked every step.
+        self.stop_flag = stop_flag = threading.Event()
+        for tr in trainers:
+            tr.control.signal_stop_to(stop_flag)
         shuffle = [tr.generator for tr in trainers]
         stacked_data = self.X.dim() == 3
-        rows = torch.arange(T, device=self.device).unsqueeze(1)
-        t_start = time.perf_counter()
-        before = [tr.state.final.get("seconds", 0.0) for tr in trainers]
+        rows = torch.arange(T, device=dev).unsqueeze(1)
+        self.t_start = time.perf_counter()
+        self.before = [tr.state.final.get("seconds", 0.0) for tr in trainers]
+        self.steps_base = [tr.state.global_step for tr in trainers]
+        self.steps_done = 0
+        self.steps_per_epoch = steps
         schedulers = any(tr.scheduler is not None for tr in trainers)
+        manual = backprop.supports(self.layout, self.loss_name)
+        # The epoch-end rules (TrainState.record_epoch, Trainer._early_stop) as tensors over the trials, so an
+        # epoch needs no Python per trial: per trial, only at the end of a block (see _deliver).
+        alive = torch.tensor(active, device=dev)
+        best_val = torch.tensor([tr.state.best_val_loss for tr in trainers], device=dev)
+        stale = torch.tensor([float(tr.state.epochs_without_improvement) for tr in trainers], device=dev)
+        patience = torch.tensor([float(tr.preset.training.early_stopping or 0) for tr in trainers], device=dev)
+        has_patience = bool(patience.any())
+        # Epochs some trial's callbacks must see as they stand (pruning rungs, its last epoch).
+        ends = set(epochs).union(*(tr.callbacks.block_ends() for tr in trainers))
+        last_epoch = max(epochs)
+        block: list[tuple[Any, float, float]] = []
+        block_t0 = time.perf_counter()
         pending = None
-        for epoch in range(start, max(epochs) + 1):
+        for epoch in range(start, last_epoch + 1):
             if not any(active):
                 break
             epoch_t0 = time.perf_counter()
-            perm = torch.stack([torch.randperm(n, device=self.device, generator=g) for g in shuffle]) if steps > 1 else None
-            loss_sum = torch.zeros(T, device=self.device)
-            seen = 0
-            for step in range(steps):
+            first_step, seen = 0, 0
+            loss_sum = torch.zeros(T, device=dev)
+            if within is not None:
+                first_step, seen = within["step"], within["seen"]
+                loss_sum = torch.stack([tr.state.within_epoch["loss_sum"].reshape(()) for tr in trainers]).float()
+                for tr in trainers:
+                    tr.state.within_epoch = None
+                within = None
+            # Each trial's shuffle generator before this epoch's order: what a stop in the middle saves.
+            shuffle_states = [g.get_state() for g in shuffle] if steps > 1 else None
+            perm = torch.stack([torch.randperm(n, device=dev, generator=g) for g in shuffle]) if steps > 1 else None
+            stopped_within = False
+            for step in range(first_step, steps):
+                if stop_flag.is_set():
+                    self._deliver(block, epoch - 1, active, results)
+                    block, block_t0 = [], time.perf_counter()
+                    self._stop_within(epoch, seen, loss_sum, shuffle_states, active, results)
+                    alive = torch.tensor(active, device=dev)
+                    if not any(active):
+                        stopped_within = True
+                        break
                 if perm is None:
                     xb, yb = self.X, self._per_trial(self.y, stacked_data)
                 else:
@@ -332,23 +404,48 @@ class BatchedTrainer:
                     xb = self.X[rows, idx] if stacked_data else self.X[idx]
                     yb = self.y[rows, idx] if stacked_data else self.y[idx]
                 m = len(idx[0]) if perm is not None else n
-                if pending is not None:
-                    lvec = pending
+                if manual:  # the hand-written backward (backprop.py): no graph, no autograd engine
+                    with torch.no_grad():
+                        masks = self.dropout_masks(m) if has_drop else None
+                        if pending is not None:
+                            lvec, out, saved = pending
+                        else:
+                            saved = []
+                            out = self.forward(xb, True, masks, saved)
+                            lvec = self.losses(out, yb)
+                        delta = backprop.loss_gradient(self.loss_name, out, yb)
+                        grads = backprop.backward(self.layout, self.params, saved, masks, delta,
+                                                  self.l1 if self.any_l1 else None)
                 else:
-                    lvec = self.losses(self.forward(xb, True, self.dropout_masks(m) if has_drop else None), yb)
+                    if pending is not None:
+                        lvec = pending
+                    else:
+                        lvec = self.losses(self.forward(xb, True, self.dropout_masks(m) if has_drop else None), yb)
+                    total = lvec.sum()
+                    if self.any_l1:
+                        weights = [self.params[l["pi"]] for l in self.layout]
+                        total = total + (self.l1 * torch.stack([w.abs().flatten(1).sum(1) for w in weights]).sum(0)).sum()
+                    grads = list(torch.autograd.grad(total, self.params))
                 pending = None
-                total = lvec.sum()
-                if self.any_l1:
-                    weights = [self.params[l["pi"]] for l in self.layout]
-                    total = total + (self.l1 * torch.stack([w.abs().flatten(1).sum(1) for w in weights]).sum(0)).sum()
-                self.optimizer_step(list(torch.autograd.grad(total, self.params)))
+                self.optimizer_step(grads)
                 if has_bn:
                     for name in tracked:
                         self.buffers[name].add_(1)
-                loss_sum.add_(lvec.detach() * m)
+                loss_sum.add_(lvec.detach(), alpha=m)
                 seen += m
-            # Validation: each trial's loss and metric, one host sync for the whole group.
-            if reuse:
+                self.steps_done += 1
+            if stopped_within:
+                break
+            # Validation: each trial's loss and metric.
+            if reuse and manual:
+                y = self._per_trial(self.y, stacked_data)
+                with torch.no_grad():
+                    saved = []
+                    out = self.forward(self.X, True, None, saved)
+                    val = self.losses(out, y)
+                    metric = self.scores(out, y)
+                pending = (val, out, saved)
+            elif reuse:
                 y = self._per_trial(self.y, stacked_data)
                 out = self.forward(self.X, True)
                 pending = self.losses(out, y)
@@ -358,40 +455,91 @@ class BatchedTrainer:
                 with torch.no_grad():
                     out = self.forward(self.Xv, False)
                     val, metric = self.losses(out, yv), self.scores(out, yv)
-            train_l, val_l, metric_l = torch.stack([loss_sum / max(seen, 1), val, metric.float()]).tolist()
-            now = time.perf_counter()
-            rate = seen / max(now - epoch_t0, 1e-9)
-            # The best weights of the trials whose validation loss improved (record_epoch's rule), before the
-            # epoch's event: a checkpoint written in it sees them.
-            improved = [i for i, tr in enumerate(trainers) if active[i] and math.isfinite(train_l[i])
-                        and math.isfinite(val_l[i]) and val_l[i] < tr.state.best_val_loss]
-            if improved:
-                idx = torch.tensor(improved, device=self.device)
+            stats = torch.stack([loss_sum / max(seen, 1), val.detach(), metric.float()])
+            finite = torch.isfinite(stats[:2]).all(0)
+            improved = alive & finite & (val < best_val)
+            best_val = torch.where(improved, val.detach(), best_val)
+            stale = torch.where(improved, 0.0, stale + 1)
+            ended = alive & ~finite
+            if has_patience:
+                ended = ended | (alive & finite & (patience > 0) & (stale >= patience))
+            any_improved, any_ended = torch.stack([improved.any(), ended.any()]).tolist()
+            if any_improved:  # the best weights of the trials whose validation loss improved
                 for best, live in zip(self.best, self.live):
-                    best.index_copy_(0, idx, live.index_select(0, idx))
-            for i, tr in enumerate(trainers):
-                if not active[i]:
-                    continue
-                if not math.isfinite(train_l[i]) or not math.isfinite(val_l[i]):
-                    for live, good in zip(self.live, self.good):
-                        live[i].copy_(good[i])
-                    status, message = tr._diverged(epoch)
-                    results[i] = self._leave(i, active, status, message, before[i] + now - t_start)
-                    continue
-                tr._end_epoch(epoch, train_l[i], val_l[i], metric_l[i], rate, before[i] + now - t_start)
-                if (stop := tr._early_stop()) is not None:
-                    results[i] = self._leave(i, active, *stop, before[i] + now - t_start)
-                elif tr.control.stop_requested:
-                    results[i] = self._leave(i, active, "stopped", f"stopped by request after epoch {epoch}",
-                                             before[i] + now - t_start)
-                elif epoch >= epochs[i]:
-                    results[i] = self._leave(i, active, "completed", "", before[i] + now - t_start)
+                    best.copy_(torch.where(improved.view(-1, *([1] * (live.dim() - 1))), live, best))
+            now = time.perf_counter()
+            block.append((stats, now, seen / max(now - epoch_t0, 1e-9)))
+            if (any_ended or schedulers or epoch in ends or stop_flag.is_set()
+                    or now - block_t0 >= BLOCK_SECONDS or epoch == last_epoch):
+                self._deliver(block, epoch, active, results)
+                block, block_t0 = [], time.perf_counter()
+                alive = torch.tensor(active, device=dev)
+                if schedulers:
+                    self.lr.copy_(torch.tensor([tr.current_lr() for tr in trainers], dtype=torch.float64))
+                    self.lr32 = self.lr.float()
             torch._foreach_copy_(self.good, self.live)
-            if schedulers:
-                self.lr.copy_(torch.tensor([tr.current_lr() for tr in trainers], dtype=torch.float64))
-                self.lr32 = self.lr.float()
-        return [r if r is not None else self._finished(i, "stopped", "stopped", before[i])
+        return [r if r is not None else self._finished(i, "stopped", "stopped", self.before[i])
                 for i, r in enumerate(results)]
+
+    def _deliver(self, block: list, epoch: int, active: list[bool], results: list) -> None:
+        """Hand the epochs of `block` (the last is `epoch`) to each trial still training: its TrainState and
+        callbacks (one EpochBlock, or EpochEnd for a single epoch), then its end if it has come. Every epoch of
+        a block but the last is finite and ends no trial (those end a block at once)."""
+        import torch
+
+        if not block:
+            return
+        K = len(block)
+        first = epoch - K + 1
+        per_trial = torch.stack([b[0] for b in block]).permute(2, 1, 0).tolist()  # trial, (train, val, metric), epoch
+        times, rates = [b[1] for b in block], [b[2] for b in block]
+        steps = self.steps_per_epoch
+        for i, tr in enumerate(self.trainers):
+            if not active[i]:
+                continue
+            train_l, val_l, metric_l = per_trial[i]
+            diverged = not math.isfinite(train_l[-1]) or not math.isfinite(val_l[-1])
+            k = K - 1 if diverged else K
+            seconds = [self.before[i] + t - self.t_start for t in times[:k]]
+            global_step = self.steps_base[i] + self.steps_done - (K - k) * steps
+            if k == 1:
+                tr.state.global_step = global_step
+                tr._end_epoch(first, train_l[0], val_l[0], metric_l[0], rates[0], seconds[0])
+            elif k > 1:
+                tr._end_block(EpochBlock(first, tr.preset.training.epochs, train_l[:k], val_l[:k], self.metric,
+                                         metric_l[:k], tr.current_lr(), rates[:k], seconds, global_step, steps))
+            took = self.before[i] + time.perf_counter() - self.t_start
+            if diverged:
+                for live, good in zip(self.live, self.good):
+                    live[i].copy_(good[i])
+                tr.state.global_step = global_step
+                results[i] = self._leave(i, active, *tr._diverged(epoch), took)
+            elif (stop := tr._early_stop()) is not None:
+                results[i] = self._leave(i, active, *stop, took)
+            elif tr.control.stop_requested:
+                results[i] = self._leave(i, active, "stopped", f"stopped by request after epoch {epoch}", took)
+            elif epoch >= tr.preset.training.epochs:
+                results[i] = self._leave(i, active, "completed", "", took)
+        if not any(active[i] and tr.control.stop_requested for i, tr in enumerate(self.trainers)):
+            self.stop_flag.clear()
+
+    def _stop_within(self, epoch: int, seen: int, loss_sum: Any, shuffle_states: list | None, active: list[bool],
+                     results: list) -> None:
+        """The trials asked to stop leave in the middle of `epoch`, each saved as a trainer alone saves a stop
+        there (TrainState.within_epoch: the step, the rows seen, the loss so far, the epoch's shuffle order)."""
+        bs = self.trainers[0]._plan().batch_size
+        for i, tr in enumerate(self.trainers):
+            if not active[i] or not tr.control.stop_requested:
+                continue
+            state = tr.state
+            state.global_step = self.steps_base[i] + self.steps_done
+            state.within_epoch = {
+                "epoch": epoch, "step": -(-seen // bs), "seen": seen, "loss_sum": loss_sum[i].detach().clone(),
+                "shuffle_state": shuffle_states[i] if shuffle_states is not None else tr.generator.get_state(),
+            }
+            took = self.before[i] + time.perf_counter() - self.t_start
+            results[i] = self._leave(i, active, "stopped", f"stopped by request during epoch {epoch}", took)
+        self.stop_flag.clear()
 
     def _per_trial(self, y: torch.Tensor, stacked: bool) -> torch.Tensor:
         return y if stacked else y.expand(self.T, *y.shape)

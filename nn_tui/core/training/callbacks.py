@@ -9,10 +9,10 @@ and given back through `load_state_dict()` when the run is resumed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
-from nn_tui.core.training.events import EpochEnd, Event, RunError, RunFinished, RunStarted, SettingChanged, StepProgress
+from nn_tui.core.training.events import EpochBlock, EpochEnd, Event, RunError, RunFinished, RunStarted, SettingChanged, StepProgress
 from nn_tui.core.training.state import TrainState
 
 
@@ -27,6 +27,17 @@ class Callback:
 
     def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
         pass
+
+    def on_epoch_block(self, state: TrainState, block: EpochBlock) -> None:
+        """Several epochs at once, from a driver training many runs together (the state is that after the last
+        one). By default, on_epoch_end for each of them in order; override it where one call can do the work."""
+        for event in block.events():
+            self.on_epoch_end(state, event)
+
+    def block_ends(self) -> Collection[int]:
+        """Epochs after which this callback must see the run as it then stands (to stop it exactly there, or
+        read its weights): a driver delivering blocks ends a block at each of them."""
+        return ()
 
     def on_setting_change(self, state: TrainState, event: SettingChanged) -> None:
         """A setting (learning rate, momentum, weight decay, L1) was changed while training."""
@@ -69,7 +80,7 @@ class EventCallback(Callback):
 
 
 _HOOKS = {RunStarted: "on_run_start", StepProgress: "on_progress", EpochEnd: "on_epoch_end",
-          SettingChanged: "on_setting_change", RunFinished: "on_run_end", RunError: "on_error"}
+          EpochBlock: "on_epoch_block", SettingChanged: "on_setting_change", RunFinished: "on_run_end", RunError: "on_error"}
 
 
 class Callbacks:
@@ -82,6 +93,9 @@ class Callbacks:
         self._bound = {
             kind: [getattr(cb, hook) for cb in self.items if _overrides(cb, hook)] for kind, hook in _HOOKS.items()
         }
+        # A callback that only has on_epoch_end gets a block as its epochs, one by one (Callback.on_epoch_block).
+        self._bound[EpochBlock] = [cb.on_epoch_block for cb in self.items
+                                   if _overrides(cb, "on_epoch_block") or _overrides(cb, "on_epoch_end")]
 
     def emit(self, event: Event) -> None:
         state = self.state
@@ -90,6 +104,10 @@ class Callbacks:
 
     def hooks(self, kind: type) -> list[Callable[[TrainState, Any], None]]:
         return self._bound[kind]
+
+    def block_ends(self) -> set[int]:
+        """Every epoch some callback must see as it stands (Callback.block_ends)."""
+        return {e for cb in self.items for e in cb.block_ends()}
 
     def state_dicts(self) -> dict[str, Any]:
         return {cb.state_key: cb.state_dict() for cb in self.items if callable(getattr(cb, "state_dict", None))}

@@ -62,6 +62,41 @@ class EpochEnd:
 
 
 @dataclass(frozen=True)
+class EpochBlock:
+    """Consecutive finished epochs of one run, delivered at once by a driver that trains many runs together
+    (nn_tui.core.training.batched): one call per callback instead of one per epoch. The run's state (weights,
+    optimizer, counters) is that after the last of them. Lists hold one value per epoch, in order."""
+
+    first: int  # the first epoch's number
+    epochs: int
+    train_loss: list[float]
+    val_loss: list[float]
+    metric: str
+    metric_value: list[float]
+    lr: float  # the same for every epoch of a block
+    samples_per_sec: list[float]
+    seconds: list[float]
+    global_step: int  # after the last epoch
+    steps_per_epoch: int
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.val_loss) - 1
+
+    def row(self, k: int) -> dict[str, Any]:
+        """The metrics.csv row of the block's k-th epoch (as EpochEnd.row)."""
+        return {"epoch": self.first + k, "train_loss": self.train_loss[k], "val_loss": self.val_loss[k],
+                self.metric: self.metric_value[k], "lr": self.lr, "seconds": self.seconds[k]}
+
+    def events(self) -> list[EpochEnd]:
+        """The block as the EpochEnd events a trainer alone would have sent."""
+        n = len(self.val_loss)
+        return [EpochEnd(self.first + k, self.epochs, self.train_loss[k], self.val_loss[k], self.metric,
+                         self.metric_value[k], self.lr, self.samples_per_sec[k], self.seconds[k],
+                         self.global_step - (n - 1 - k) * self.steps_per_epoch) for k in range(n)]
+
+
+@dataclass(frozen=True)
 class SettingChanged:
     """A setting changed while training (TrainerControl.request_change), taking effect before the next step."""
 
@@ -95,7 +130,7 @@ class RunError:
     traceback: str = ""
 
 
-Event = RunStarted | StepProgress | EpochEnd | SettingChanged | RunFinished | RunError
+Event = RunStarted | StepProgress | EpochEnd | EpochBlock | SettingChanged | RunFinished | RunError
 
 
 class TrainerControl:
@@ -108,6 +143,7 @@ class TrainerControl:
         self._epoch_budget = 0  # epochs allowed to run while paused
         self._changes: list[tuple[str, float, int | None]] = []  # (key, value, global step to apply at or None)
         self.changes_pending = False  # read by the trainer every step: a plain attribute, no lock
+        self._stop_flags: list[threading.Event] = []  # also set by a stop (a driver of many runs watches one)
 
     def request_change(self, key: str, value: float, *, at_step: int | None = None) -> None:
         """Set a training setting (nn_tui.core.training.live.LIVE_KEYS) before the next step, or, for a resumed
@@ -128,6 +164,8 @@ class TrainerControl:
     # caller side
     def request_stop(self) -> None:
         self._stop.set()
+        for flag in self._stop_flags:
+            flag.set()
         with self._cond:
             self._cond.notify_all()
 
@@ -161,6 +199,13 @@ class TrainerControl:
         return self._paused
 
     # trainer side
+    def signal_stop_to(self, flag: threading.Event) -> None:
+        """Set `flag` too when a stop is requested (at once if one already was): a driver training many runs
+        checks one flag every step instead of every run's control."""
+        self._stop_flags.append(flag)
+        if self._stop.is_set():
+            flag.set()
+
     def wait_if_paused(self) -> None:
         """Block while paused (unless an epoch step was granted); return at once on stop."""
         if not self._paused:
@@ -170,6 +215,8 @@ class TrainerControl:
                 self._cond.wait(0.1)
 
     def epoch_done(self) -> None:
+        if not self._paused:  # the common case, without the lock: a step granted later counts from later
+            return
         with self._cond:
             if self._paused and self._epoch_budget > 0:
                 self._epoch_budget -= 1

@@ -30,6 +30,9 @@ class TrainState:
     optimizer: Any = None
     scheduler: Any = None
     generator: Any = None  # the batch-shuffling generator
+    # Where this run's dropout masks come from when it is not torch's global generator (a run trained in a
+    # group draws from its own): saved as the global generator's state, which a run alone would draw from.
+    dropout_generator: Any = None
     X_train: Any = None  # training rows as tensors on the device
     y_train: Any = None
     # Counters.
@@ -49,6 +52,23 @@ class TrainState:
     @property
     def built(self) -> bool:
         return self.model is not None
+
+    def record_block(self, block: Any) -> None:
+        """Finished epochs delivered at once (an EpochBlock): the same bookkeeping as record_epoch on each."""
+        best_val, stale, best_k = self.best_val_loss, self.epochs_without_improvement, None
+        for k, v in enumerate(block.val_loss):
+            if v < best_val:
+                best_val, stale, best_k = v, 0, k
+            else:
+                stale += 1
+        last = len(block.val_loss) - 1
+        self.epoch = block.first + last
+        self.final = block.row(last)
+        if best_k is not None:
+            self.best_val_loss = best_val
+            self.best = dict(self.final) if best_k == last else block.row(best_k)
+        self.epochs_without_improvement = stale
+        self.global_step = block.global_step
 
     def record_epoch(self, row: dict[str, Any], val_loss: float) -> None:
         """A finished epoch: its row becomes `final`, and `best` if its validation loss is the lowest yet."""
@@ -72,6 +92,8 @@ class TrainState:
         rng = {"torch": torch.get_rng_state(), "shuffle": shuffle}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        if self.dropout_generator is not None:
+            rng["cuda" if self.device.type == "cuda" else "torch"] = self.dropout_generator.get_state()
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),

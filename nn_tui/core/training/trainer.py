@@ -17,7 +17,15 @@ from nn_tui.core.datasets import Dataset, metric_for
 from nn_tui.core.model.build import build_model, loss_function, make_optimizer, make_scheduler
 from nn_tui.core.preset import Preset
 from nn_tui.core.training.callbacks import Callback, Callbacks, EventCallback
-from nn_tui.core.training.events import EpochEnd, Event, RunFinished, RunStarted, StepProgress, TrainerControl
+from nn_tui.core.training.events import (
+    EpochBlock,
+    EpochEnd,
+    Event,
+    RunFinished,
+    RunStarted,
+    StepProgress,
+    TrainerControl,
+)
 from nn_tui.core.training.live import apply_due_changes
 from nn_tui.core.training.fastpath import mode_matters, optimizer_step, plain_forward, plain_loss
 from nn_tui.core.training.scoring import EVAL_CHUNK, chunked_scores, metric_target, whole_set_scores
@@ -362,6 +370,11 @@ class Trainer:
                 self.scheduler.step()
         self.callbacks.emit(event)
         self.control.epoch_done()
+
+    def _end_block(self, block: EpochBlock) -> None:
+        """Record several finished epochs at once and tell the callbacks (a group's driver; no scheduler)."""
+        self.state.record_block(block)
+        self.callbacks.emit(block)
 
     def _early_stop(self) -> tuple[str, str] | None:
         patience = self.preset.training.early_stopping
