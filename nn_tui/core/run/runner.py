@@ -148,7 +148,7 @@ class Run:
             # Written at once, so a run killed before its first step still leaves a folder that reads and resumes.
             try:
                 self.run_dir.write_preset(prepared.preset)
-                self.run_dir.write_summary(self._summary("running", "starting", None))
+                self.run_dir.write_summary(self._summary("running", "training", None))
             except BaseException:  # Ctrl-C, SIGTERM or a full disk right now: no folder rather than half of one
                 self.run_dir.discard()
                 raise
@@ -314,10 +314,10 @@ class Run:
         if self.resuming:
             rd.truncate_metrics(self.state.epoch)
             replay_after(rd.path, self.state.global_step, self.control)
-        if self.resuming:  # a new folder has it already (written when it was made)
+        if self.resuming:  # a new folder has both already (written when it was made)
             rd.write_preset(self.prepared.preset)
+            rd.write_summary(self._summary("running", "training", None))
         rd.open_metrics(self.trainer.metric)
-        rd.write_summary(self._summary("running", "training", None))
 
     def _write_results(self, finished: RunFinished | None, *, hard_stop: bool) -> RunFinished | None:
         """Final checkpoint, weights and summary. A full disk here fails the run with a clear message;

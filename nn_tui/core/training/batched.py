@@ -76,6 +76,7 @@ class BatchedTrainer:
                 self.layout[-1]["act"] = m  # stateless: shared by every trial
         # Dropout: a layer drops out for the trials whose preset gives it a rate (rates may differ, or be 0).
         self.drop_rates = [[layer.dropout for layer in tr.preset.layers] for tr in trainers]
+        self.active = [True] * T  # which trials are still training (run() keeps it)
         self.adam = first.preset.training.optimizer in ("adam", "adamw")
         self.decoupled = first.preset.training.optimizer == "adamw"
         self._stack()
@@ -241,7 +242,7 @@ class BatchedTrainer:
             rows = []
             for i in range(self.T):
                 p = self.drop_rates[i][k]
-                if p > 0:
+                if p > 0 and self.active[i]:
                     noise = torch.empty(n, units, device=self.device).bernoulli_(1 - p, generator=self.dropout_gens[i])
                     rows.append(noise.div_(1 - p))
                 else:
@@ -350,6 +351,8 @@ class BatchedTrainer:
         for tr in trainers:
             tr.control.signal_stop_to(stop_flag)
         shuffle = [tr.generator for tr in trainers]
+        in_order = torch.arange(n, device=dev)
+        self.active = active
         stacked_data = self.X.dim() == 3
         rows = torch.arange(T, device=dev).unsqueeze(1)
         self.t_start = time.perf_counter()
@@ -386,11 +389,13 @@ class BatchedTrainer:
                 within = None
             # Each trial's shuffle generator before this epoch's order: what a stop in the middle saves.
             shuffle_states = [g.get_state() for g in shuffle] if steps > 1 else None
-            perm = torch.stack([torch.randperm(n, device=dev, generator=g) for g in shuffle]) if steps > 1 else None
+            # Only the trials still training draw (a trial that left keeps its generators where they stood).
+            perm = torch.stack([torch.randperm(n, device=dev, generator=g) if active[i] else in_order
+                                for i, g in enumerate(shuffle)]) if steps > 1 else None
             stopped_within = False
             for step in range(first_step, steps):
                 if stop_flag.is_set():
-                    self._deliver(block, epoch - 1, active, results)
+                    self._deliver(block, epoch - 1, active, results, stops_after=False)
                     block, block_t0 = [], time.perf_counter()
                     self._stop_within(epoch, seen, loss_sum, shuffle_states, active, results)
                     alive = torch.tensor(active, device=dev)
@@ -481,10 +486,11 @@ class BatchedTrainer:
         return [r if r is not None else self._finished(i, "stopped", "stopped", self.before[i])
                 for i, r in enumerate(results)]
 
-    def _deliver(self, block: list, epoch: int, active: list[bool], results: list) -> None:
+    def _deliver(self, block: list, epoch: int, active: list[bool], results: list, stops_after: bool = True) -> None:
         """Hand the epochs of `block` (the last is `epoch`) to each trial still training: its TrainState and
         callbacks (one EpochBlock, or EpochEnd for a single epoch), then its end if it has come. Every epoch of
-        a block but the last is finite and ends no trial (those end a block at once)."""
+        a block but the last is finite and ends no trial (those end a block at once). stops_after=False: the
+        trials asked to stop stay, to be saved where the next epoch stands (_stop_within)."""
         import torch
 
         if not block:
@@ -516,11 +522,11 @@ class BatchedTrainer:
                 results[i] = self._leave(i, active, *tr._diverged(epoch), took)
             elif (stop := tr._early_stop()) is not None:
                 results[i] = self._leave(i, active, *stop, took)
-            elif tr.control.stop_requested:
+            elif tr.control.stop_requested and stops_after:
                 results[i] = self._leave(i, active, "stopped", f"stopped by request after epoch {epoch}", took)
             elif epoch >= tr.preset.training.epochs:
                 results[i] = self._leave(i, active, "completed", "", took)
-        if not any(active[i] and tr.control.stop_requested for i, tr in enumerate(self.trainers)):
+        if stops_after and not any(active[i] and tr.control.stop_requested for i, tr in enumerate(self.trainers)):
             self.stop_flag.clear()
 
     def _stop_within(self, epoch: int, seen: int, loss_sum: Any, shuffle_states: list | None, active: list[bool],
