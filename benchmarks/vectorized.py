@@ -2,7 +2,7 @@
 trained one after another through nn-tui's own trainer, a hand-written NumPy loop as the floor, how the cost grows
 with the group, and the mechanism (batched matmuls vs torch.func vmap) with a profile. One torch thread.
 
-    python benchmarks/vectorized.py                  # everything, ~3-5 minutes on a 2-core machine
+    python benchmarks/vectorized.py                  # everything, ~4-6 minutes on a 2-core machine
     python benchmarks/vectorized.py --only xor64,scaling
     python benchmarks/vectorized.py --json
 
@@ -252,8 +252,33 @@ def mechanism(n: int = 64, epochs: int = 500) -> dict:
             "vmap_over_bmm": round(tv / tb, 2), "profile_bmm_100_steps": table}
 
 
+def backward_cases(repeats: int = 3) -> dict:
+    """The group's own step with its hand-written backward (nn_tui.core.training.backprop) against the same group
+    with autograd (backprop.supports switched off), no run folders, alternated, best of `repeats` each."""
+    from nn_tui.core.run.runner import prepare_run
+    from nn_tui.core.training import backprop
+
+    rows = []
+    real = backprop.supports
+    for name, presets in (("xor64", xor_presets(64)), ("spiral16", spiral_presets(16))):
+        prepared = [prepare_run(p) for p in presets]
+        together(prepared, None)  # warm-up
+        hand, auto = [], []
+        for _ in range(repeats):
+            hand.append(together(prepared, None))
+            backprop.supports = lambda *a: False
+            try:
+                auto.append(together(prepared, None))
+            finally:
+                backprop.supports = real
+        rows.append({"case": name, "hand_written_s": round(min(hand), 3), "autograd_s": round(min(auto), 3),
+                     "autograd_over_hand_written": round(min(auto) / min(hand), 2)})
+    return {"case": "backward", "rows": rows}
+
+
 CASES = {
     "mechanism": mechanism,
+    "backward": backward_cases,
     "xor64": lambda: compare("xor64 (2-4-1 tanh, full batch, 2000 epochs, 8 seeds x 8 lrs)", xor_presets(64)),
     "spiral16": lambda: compare("spiral16 (2-16-16-2, 1000 points, batch 32, 100 epochs)", spiral_presets(16)),
     "numpy": numpy_floor,
