@@ -220,3 +220,44 @@ def test_a_trial_that_ends_first_keeps_its_generators_and_extends_exactly(tmp_pa
     plan = prepare_resume(first.run_dir, epochs=4)
     extended = Run(plan.prepared, run_dir=plan.run_dir, resume_from=plan.checkpoint).execute()
     assert_same_rows([alone], [extended])
+
+
+def test_when_half_the_trials_have_left_the_rest_go_on_in_a_smaller_group(tmp_path, monkeypatch):
+    """Rows of trials that left are not computed for nothing: once half the group has ended, the others carry on
+    as a new, smaller group (their weights, optimizer state, generators and best weights moved over), exactly
+    as before and announced once."""
+    from safetensors.torch import load_file
+
+    from nn_tui.core.training import batched
+
+    sizes = []
+    original_init = batched.BatchedTrainer.__init__
+
+    def watched(self, trainers, rngs, **kw):
+        sizes.append(len(trainers))
+        original_init(self, trainers, rngs, **kw)
+
+    monkeypatch.setattr(batched.BatchedTrainer, "__init__", watched)
+
+    class Starts(Callback):
+        def __init__(self) -> None:
+            self.starts = 0
+
+        def on_run_start(self, state, event) -> None:
+            self.starts += 1
+
+    layers = "model.layers=[{units=16,activation='relu',dropout=0.2},{units=8,activation='tanh'}]"
+    presets = [load_preset(ROOT / "presets" / "spiral.toml", [f"seed={s}", f"training.epochs={e}", layers,
+                                                              "training.optimizer='momentum'", *SPIRAL])
+               for s, e in ((1, 2), (2, 2), (3, 2), (4, 3), (5, 6))]
+    alone = [Run(prepare_run(p), out_dir=tmp_path / "alone").execute() for p in presets]
+    watchers = [Starts() for _ in presets]
+    together = execute_together([Run(prepare_run(p), out_dir=tmp_path / "together", callbacks=[w])
+                                 for p, w in zip(presets, watchers)])
+    assert sizes == [5, 2]  # 3 of 5 left after epoch 2 (a group of 2 is not cut further)
+    assert [w.starts for w in watchers] == [1] * 5
+    assert_same_rows(alone, together)
+    for name in ("model.safetensors", "checkpoints/best.safetensors"):
+        for x, y in zip(alone, together):
+            a, t = (load_file(Path(r.run_dir) / name) for r in (x, y))
+            assert all(a[k].allclose(t[k], rtol=RTOL, atol=1e-6) for k in a), name

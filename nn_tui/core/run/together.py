@@ -33,7 +33,7 @@ def execute_together(runs: list[Run]) -> list[RunFinished]:
     of the group's training fails every run in it. Runs resumed from different points (epoch, step) train in one
     group per point, a run alone at its point by its own trainer. Never raises for a training error, like
     `Run.execute`."""
-    from nn_tui.core.training.batched import BatchedTrainer, start_point
+    from nn_tui.core.training.batched import start_point
 
     results: list[RunFinished | None] = [None] * len(runs)
     by_point: dict[tuple, list[tuple[int, object, object]]] = {}
@@ -53,11 +53,7 @@ def execute_together(runs: list[Run]) -> list[RunFinished]:
                 set_global_rng_state(members[0][1].device, members[0][2])  # its dropout stream, as alone
                 finished = [members[0][1].run()]
             else:
-                group = BatchedTrainer([t for _, t, _ in members], [r for _, _, r in members])
-                for k, i in enumerate(started):
-                    if runs[i].checkpoints is not None:
-                        runs[i].checkpoints.share_best(group.best_views(k))
-                finished = group.run()
+                finished = train_group(runs, started, [t for _, t, _ in members], [r for _, _, r in members])
         except Exception as exc:  # noqa: BLE001 - reported as failed runs, with the traceback kept
             for i in started:
                 results[i] = runs[i].fail(exc)
@@ -65,6 +61,30 @@ def execute_together(runs: list[Run]) -> list[RunFinished]:
             for i, f in zip(started, end_all([runs[i] for i in started], finished)):
                 results[i] = f
     return results  # type: ignore[return-value]
+
+
+def train_group(runs: list[Run], which: list[int], trainers: list, rngs: list) -> list[RunFinished]:
+    """Train runs[which] (their trainers ready) as one group, then what it hands over (the trials still training
+    once half have left) as a smaller group, and so on. Returns their RunFinished, in order."""
+    from nn_tui.core.training.batched import BatchedTrainer
+
+    order = list(which)
+    finished: dict[int, RunFinished] = {}
+    group = BatchedTrainer(trainers, rngs)
+    while True:
+        for k, i in enumerate(which):
+            if runs[i].checkpoints is not None:
+                runs[i].checkpoints.share_best(group.best_views(k))
+        for i, f in zip(which, group.run()):
+            if f is not None:
+                finished[i] = f
+        if not group.handed_over:
+            break
+        keep = group.handed_over
+        which = [which[k] for k in keep]
+        group = BatchedTrainer([group.trainers[k] for k in keep], [group.dropout_gens[k].get_state() for k in keep],
+                               best=[group.best_row(k) for k in keep], continuing=True)
+    return [finished[i] for i in order]
 
 
 def end_all(runs: list[Run], finished: list[RunFinished]) -> list[RunFinished]:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 # The longest a group trains before each trial's callbacks hear of its epochs (and their metrics rows are
 # formatted): delivering an epoch at a time cost more than the epoch itself for a 2-4-1 network.
 BLOCK_SECONDS = 0.2
+SHRINK_FROM = 4  # a group this big or bigger hands its trials on to a smaller one when half have left
+BLOCK_EPOCHS = 256  # and at most this many epochs: a block's numbers wait as Python floats, 3 per trial-epoch
 
 
 def start_point(state: Any) -> tuple:
@@ -41,13 +43,19 @@ def start_point(state: Any) -> tuple:
 class BatchedTrainer:
     """Trains the given trainers (same data shape and architecture, see grouping.batch_key) as one stacked model."""
 
-    def __init__(self, trainers: list[Trainer], rng_states: list[torch.Tensor]) -> None:
+    def __init__(self, trainers: list[Trainer], rng_states: list[torch.Tensor], *,
+                 best: list[list[torch.Tensor]] | None = None, continuing: bool = False) -> None:
         """rng_states: torch's global generator state right after each trainer was built (and restored, when
-        resumed): where that trainer's dropout masks would have been drawn from."""
+        resumed): where that trainer's dropout masks would have been drawn from. A group that carries on the
+        trials another group handed over (`handed_over`) gets their best-epoch weights (`best`, from best_row)
+        and does not announce them again (continuing=True)."""
         import torch
 
         self.trainers = trainers
         self.T = T = len(trainers)
+        self.continuing = continuing
+        self.given_best = best
+        self.handed_over: list[int] = []  # trials left to a smaller group (see run)
         first = trainers[0]
         self.device = first.device
         self.loss_name = first.loss_name
@@ -169,6 +177,14 @@ class BatchedTrainer:
         self.live = [self.flat, *self.buffers.values()]
         self.good = [t.clone() for t in self.live]
         self.best = [t.clone() for t in self.live]  # each trial's weights of its best epoch so far
+        if self.given_best is not None:
+            for i, rows in enumerate(self.given_best):
+                for stack, row in zip(self.best, rows):
+                    stack[i].copy_(row)
+
+    def best_row(self, i: int) -> list[torch.Tensor]:
+        """Trial i's best-epoch weights as they sit in the stacks (for the group that carries it on)."""
+        return [stack[i] for stack in self.best]
 
     def best_views(self, i: int) -> list[torch.Tensor]:
         """Trial i's best-epoch weights, in its model's state_dict order (views, kept up to date every epoch)."""
@@ -317,7 +333,9 @@ class BatchedTrainer:
 
     # ------------------------------------------------------------ the loop
 
-    def run(self) -> list[RunFinished]:
+    def run(self) -> list[RunFinished | None]:
+        """Train until every trial has ended, or until half of them have (then the rest are `handed_over` and
+        their results are None). A trial's result is its RunFinished."""
         import torch
 
         trainers, T, dev = self.trainers, self.T, self.device
@@ -331,8 +349,9 @@ class BatchedTrainer:
         tracked = [n for n in self.buffers if n.endswith("num_batches_tracked")]
         plans = [tr._plan() for tr in trainers]
         plan = plans[0]
-        for tr, p in zip(trainers, plans):
-            tr._announce(p)
+        if not self.continuing:
+            for tr, p in zip(trainers, plans):
+                tr._announce(p)
         n, bs, steps = plan.rows, plan.batch_size, plan.steps
         has_drop = any(l["drop"] for l in self.layout)
         has_bn = any(l["bn"] for l in self.layout)
@@ -475,16 +494,23 @@ class BatchedTrainer:
             now = time.perf_counter()
             block.append((stats, now, seen / max(now - epoch_t0, 1e-9)))
             if (any_ended or schedulers or epoch in ends or stop_flag.is_set()
-                    or now - block_t0 >= BLOCK_SECONDS or epoch == last_epoch):
+                    or now - block_t0 >= BLOCK_SECONDS or len(block) >= BLOCK_EPOCHS or epoch == last_epoch):
                 self._deliver(block, epoch, active, results)
                 block, block_t0 = [], time.perf_counter()
+                left = sum(active)
+                if 0 < left <= T // 2 and T >= SHRINK_FROM and epoch < last_epoch:
+                    # Half the rows or more belong to trials that left: hand the rest to a smaller group
+                    # (nn_tui.core.run.together builds it) rather than keep computing rows no one reads.
+                    self.handed_over = [i for i in range(T) if active[i]]
+                    break
                 alive = torch.tensor(active, device=dev)
                 if schedulers:
                     self.lr.copy_(torch.tensor([tr.current_lr() for tr in trainers], dtype=torch.float64))
                     self.lr32 = self.lr.float()
             torch._foreach_copy_(self.good, self.live)
-        return [r if r is not None else self._finished(i, "stopped", "stopped", self.before[i])
-                for i, r in enumerate(results)]
+        handed = set(self.handed_over)
+        return [r if r is not None or i in handed else self._finished(i, "stopped", "stopped", self.before[i])
+                for i, r in enumerate(results)]  # None: handed over, still training
 
     def _deliver(self, block: list, epoch: int, active: list[bool], results: list, stops_after: bool = True) -> None:
         """Hand the epochs of `block` (the last is `epoch`) to each trial still training: its TrainState and
