@@ -1,0 +1,44 @@
+"""Rough edges a user saw at 80x24, through the app's own keys: the leaderboard's "status" column, the network
+diagram's column titles and the forward pass's output header, and a lesson beside the tabs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nn_tui.tui.widgets.forward_pass import ForwardPassView
+from nn_tui.tui.widgets.insight_view import InsightView
+from nn_tui.tui.widgets.network_diagram import NetworkDiagram, title_lines
+from nn_tui.tui.widgets.train_view import TrainView
+from tests.tui.helpers import small_preset, wait_for
+from tests.tui.test_insight_app import SnapshotTrainer, write_run
+from tests.tui.test_layout_as_seen import screen_text
+
+
+def test_a_title_wider_than_its_column_goes_on_two_lines_of_whole_words():
+    assert title_lines("out 1 sigmoid", 13) == ["out 1 sigmoid"]
+    assert title_lines("out 1 sigmoid", 8) == ["out 1", "sigmoid"]
+    assert title_lines("out 1 sigmoid", 5) == ["out 1", "sigm…"]
+
+
+async def test_inside_network_titles_and_output_header_fit_at_80x24(make_app, tmp_path):
+    run_dir = write_run(tmp_path / "runs" / "20250101-120000-small", "small", [0.7, 0.5, 0.3])
+    app = make_app(small_preset(epochs=5), trainer=SnapshotTrainer(run_dir=str(run_dir)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+        await pilot.press("t")
+        tv = app.screen.query_one(TrainView)
+        await wait_for(pilot, lambda: tv.state == "finished")
+        await pilot.press("4")
+        view = app.screen.query_one(InsightView)
+        await wait_for(pilot, lambda: view.views is not None and view.views.epoch == 5)
+        await pilot.click("#--content-tab-network-pane")
+        diagram, forward = view.query_one(NetworkDiagram), view.query_one(ForwardPassView)
+        await wait_for(pilot, lambda: forward.trace is not None and "h1" in "".join(screen_text(diagram)[:1]))
+        assert diagram.size.width < 40  # the narrow pane where the titles ran together ("h1 4 tanhout 1 sigmoid")
+        top = screen_text(diagram)[:2]
+        forward_text = "\n".join(screen_text(forward))
+    hidden, output = top[0].index("h1 4 tanh"), top[0].index("out 1")
+    assert output > hidden + len("h1 4 tanh")  # a space at least between neighbouring titles
+    assert top[1].strip() == "sigmoid"  # the rest of the output's title, under it, not cut
+    assert "output" in forward_text and "(sigmoid)" in forward_text and "P(class 1)" in forward_text
+    assert "…" not in forward_text, forward_text
