@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import Input
+
+from nn_tui.tui.experiments.leaderboard import Leaderboard
+from nn_tui.tui.experiments.screen import ExperimentsScreen
 from nn_tui.tui.widgets.forward_pass import ForwardPassView
 from nn_tui.tui.widgets.insight_view import InsightView
 from nn_tui.tui.widgets.network_diagram import NetworkDiagram, title_lines
 from nn_tui.tui.widgets.train_view import TrainView
+from tests.tui.fake_sweep import fake_runner
 from tests.tui.helpers import small_preset, wait_for
 from tests.tui.test_insight_app import SnapshotTrainer, write_run
 from tests.tui.test_layout_as_seen import screen_text
@@ -42,3 +47,39 @@ async def test_inside_network_titles_and_output_header_fit_at_80x24(make_app, tm
     assert top[1].strip() == "sigmoid"  # the rest of the output's title, under it, not cut
     assert "output" in forward_text and "(sigmoid)" in forward_text and "P(class 1)" in forward_text
     assert "…" not in forward_text, forward_text
+
+
+async def run_sweep_at_80x24(pilot, *keys: str) -> list[str]:
+    """E, the typed values, two seeds, enter: the leaderboard's lines as drawn once the sweep has finished."""
+    app = pilot.app
+    await pilot.press("E")
+    await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+    app.screen.query_one("#exp-seeds", Input).value = "2"
+    await pilot.press(*keys, "enter")
+    await wait_for(pilot, lambda: app.sweeps.state == "finished", timeout=30)
+    await pilot.pause(0.2)
+    return screen_text(app.screen.query_one(Leaderboard))
+
+
+async def test_leaderboard_status_column_is_whole_at_80x24_beside_the_fields(make_app):
+    app = make_app(small_preset(epochs=3), sweep_runner=fake_runner(epochs=3))
+    async with app.run_test(size=(80, 24)) as pilot:
+        lines = await run_sweep_at_80x24(pilot, *"0.01, 0.1", "tab", *"adam, sgd")
+        assert app.screen.query_one("#exp-setup").display  # the fields are still there
+    # "stat" before: the scrollbar took the last column's room. Now the metric's title takes two lines.
+    assert lines[1].split() == ["│", "lr", "optimizer", "seed", "val", "status", "│"], lines[1]
+    assert lines[2].split() == ["│", "accuracy", "│"], lines[2]
+    rows = [line for line in lines if "●" in line]
+    assert len(rows) >= 6 and all(line.split()[-2] == "done" for line in rows), "\n".join(lines)
+
+
+async def test_a_leaderboard_too_wide_beside_the_fields_folds_them_at_80x24(make_app):
+    app = make_app(small_preset(epochs=3), sweep_runner=fake_runner(epochs=3))
+    async with app.run_test(size=(80, 24)) as pilot:
+        lines = await run_sweep_at_80x24(pilot, *"0.01, 0.1", "tab", *"adam, sgd", "tab", *"0, 0.1")
+        setup = app.screen.query_one("#exp-setup")
+        assert not setup.display  # folded away for the leaderboard
+        assert lines[1].split() == ["│", "lr", "optimizer", "weight_decay", "seed", "val_accuracy", "status", "│"]
+        assert all(line.split()[-2] == "done" for line in lines if "●" in line)
+        await pilot.press("f")  # the fields come back at once
+        assert setup.display and isinstance(app.focused, Input)
