@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input
+from textual.widgets import Footer, Input, Tab, TabbedContent, Tabs
 
 from nn_tui.tui.experiments.leaderboard import Leaderboard
 from nn_tui.tui.experiments.screen import ExperimentsScreen
+from nn_tui.tui.lessons.panel import LessonPanel
 from nn_tui.tui.widgets.forward_pass import ForwardPassView
 from nn_tui.tui.widgets.insight_view import InsightView
 from nn_tui.tui.widgets.network_diagram import NetworkDiagram, title_lines
@@ -83,3 +84,26 @@ async def test_a_leaderboard_too_wide_beside_the_fields_folds_them_at_80x24(make
         assert all(line.split()[-2] == "done" for line in lines if "●" in line)
         await pilot.press("f")  # the fields come back at once
         assert setup.display and isinstance(app.focused, Input)
+
+
+async def test_a_lesson_at_80x24_goes_under_the_tabs_and_ctrl_l_hides_it(make_app, tmp_path, monkeypatch):
+    monkeypatch.setenv("NN_TUI_STATE_DIR", str(tmp_path / "state"))  # the learner's progress file
+    app = make_app(lesson=2, lesson_run=False)  # as `nn-tui lessons 2` opens
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one_optional(LessonPanel) is not None, timeout=10)
+        await pilot.pause(0.2)
+        panel, tabs = app.screen.query_one(LessonPanel), app.screen.query_one(TabbedContent)
+        # Beside the tabs it left them 48 columns; under them, both have the full width.
+        assert tabs.region.width == panel.region.width == 80 and panel.region.y > tabs.region.y + 5
+        shown = [(screen_text(tab)[0].strip(), tab.region.right <= 80) for tab in tabs.query_one(Tabs).query(Tab)]
+        assert shown == [("1 Data", True), ("2 Network", True), ("3 Train", True), ("4 Inside", True)]
+        idea = " ".join(screen_text(panel.query_one("#lesson-idea")))
+        assert idea.split() == panel.lesson.idea.split()  # every word of the lesson's idea in view
+        footer = [" ".join(screen_text(key)).strip() for key in app.screen.query_one(Footer).query("FooterKey")]
+        assert "^l Lesson" in footer, footer
+        await pilot.press("ctrl+l")  # the tabs get the whole screen
+        await pilot.pause()
+        assert not panel.display and tabs.region.height == 24 - 1
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert panel.display and panel.region.width == 80

@@ -1,4 +1,5 @@
-"""The lesson's text, docked beside the tabs: the idea, what to watch, a question, and the one thing to try."""
+"""The lesson's text, docked beside the tabs (under them on a narrow screen; ctrl+l hides and shows it): the idea,
+what to watch, a question, and the one thing to try."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ class LessonPanel(VerticalScroll):
     LessonPanel #lesson-status { color: $text-muted; margin-top: 1; }
     LessonPanel Horizontal { height: auto; margin-top: 1; }
     LessonPanel Button { min-width: 4; margin-right: 1; }
+    LessonPanel.-below { dock: bottom; width: 1fr; height: 40%; min-height: 7; }
+    LessonPanel.-folded { display: none; }
     """
+    BELOW = 100  # a screen narrower than this shows the lesson under the tabs, not beside them
 
     class Pressed(Message):
         def __init__(self, what: str) -> None:
@@ -58,7 +62,11 @@ class LessonPanel(VerticalScroll):
         yield Static("", id="lesson-status", markup=False)
 
     def on_mount(self) -> None:
+        self.place(self.screen.size.width)
         self.show(self.lesson, self.total)
+
+    def place(self, screen_width: int) -> None:
+        self.set_class(screen_width < self.BELOW, "-below")
 
     def show(self, lesson: Lesson, total: int, status: str = "") -> None:
         self.lesson, self.total = lesson, total
