@@ -86,6 +86,44 @@ async def test_a_leaderboard_too_wide_beside_the_fields_folds_them_at_80x24(make
         assert setup.display and isinstance(app.focused, Input)
 
 
+THREE = """name = "three"
+seed = 0
+[data]
+dataset = "xor"
+[training]
+epochs = 3
+[sweep]
+method = "grid"
+seeds = 2
+[sweep.params]
+"training.lr" = [0.01, 0.1]
+"training.optimizer" = ["adam", "sgd"]
+"training.weight_decay" = [0.0, 0.1]
+"""
+
+
+async def test_a_past_sweep_too_wide_beside_the_fields_folds_them_when_opened_at_80x24(make_app, tmp_path):
+    """As `nn-tui open SWEEP_DIR` shows a folder: the table is only laid out after the board is drawn."""
+    from nn_tui.core.sweep.folder import read_sweep_folder
+    from nn_tui.core.sweep.runner import plan_sweep
+    from nn_tui.core.sweep.spec import load_sweep
+    from tests.tui.fake_sweep import FakeSweepRunner
+
+    (tmp_path / "three.toml").write_text(THREE)
+    plan = plan_sweep(load_sweep(tmp_path / "three.toml"), tmp_path / "sweeps")
+    FakeSweepRunner(plan, epochs=3).execute()
+    folder = read_sweep_folder(plan.sweep_dir)
+    app = make_app(folder.preset, sweep=folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.board is not None)
+        await wait_for(pilot, lambda: not app.screen.query_one("#exp-setup").display)
+        await pilot.pause()
+        lines = screen_text(app.screen.query_one(Leaderboard))
+        assert isinstance(app.focused, Leaderboard)  # the keys move in the leaderboard
+    assert lines[1].split() == ["│", "lr", "optimizer", "weight_decay", "seed", "val_accuracy", "status", "│"]
+    assert all(line.split()[-2] == "done" for line in lines if "●" in line)
+
+
 async def test_a_lesson_at_80x24_goes_under_the_tabs_and_ctrl_l_hides_it(make_app, tmp_path, monkeypatch):
     monkeypatch.setenv("NN_TUI_STATE_DIR", str(tmp_path / "state"))  # the learner's progress file
     app = make_app(lesson=2, lesson_run=False)  # as `nn-tui lessons 2` opens

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import DataTable
 
 
@@ -32,7 +33,11 @@ def text_width(value) -> int:
 
 
 class Leaderboard(DataTable):
-    """`show(titles, rows)`: one-line column titles, and rows of (key, cells). Keeps the cursor's place."""
+    """`show(titles, rows)`: one-line column titles, and rows of (key, cells). Keeps the cursor's place. Posts
+    `Leaderboard.Refitted` when a new size changes whether the columns fit."""
+
+    class Refitted(Message):
+        pass
 
     DEFAULT_CSS = """
     Leaderboard { scrollbar-size-vertical: 1; }
@@ -50,7 +55,10 @@ class Leaderboard(DataTable):
 
     def on_resize(self) -> None:
         if self.titles:
+            fitted = self.fits
             self._fill()
+            if self.fits != fitted:
+                self.post_message(self.Refitted())
 
     def _needed(self, titles: list[str]) -> int:
         widths = [text_width(t) for t in titles]

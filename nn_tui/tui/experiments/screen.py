@@ -375,14 +375,17 @@ class ExperimentsScreen(Screen):
                      *([str(t.seed)] if seeds else []), value, status]
             rows.append((str(t.number), cells))
         table.show(titles, rows)
-        self._fold_fields_for(board, table)
+        self._fold_fields()
 
-    def _fold_fields_for(self, board: Board, table: Leaderboard) -> None:
+    @on(Leaderboard.Refitted)
+    def _fold_fields(self) -> None:
         """A narrow screen where the leaderboard does not fit beside the fields: fold them, once per sweep shown."""
-        setup = self.query_one("#exp-setup")
-        if not (table.fits or not self.has_class("-narrow") or setup.has_class("-hidden")
-                or getattr(self, "_folded_for", None) is board or setup.has_focus_within):  # not while typing
+        board, table, setup = self.board, self.query_one(Leaderboard), self.query_one("#exp-setup")
+        if not (board is None or table.fits or not self.has_class("-narrow") or setup.has_class("-hidden")
+                or getattr(self, "_folded_for", None) is board or isinstance(self.focused, Input)):  # typing
             self._folded_for = board
+            if setup.has_focus_within:
+                table.focus()
             setup.add_class("-hidden")
             self.notify("the fields are folded away to give the leaderboard room: f shows them", timeout=3)
 
