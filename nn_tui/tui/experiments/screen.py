@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -357,8 +358,6 @@ class ExperimentsScreen(Screen):
         chart.show(key, points, colors[: len(points[0])])
 
     def _fill_table(self, board: Board) -> None:
-        from rich.text import Text
-
         table = self.query_one(Leaderboard)
         seeds = board.sweep.spec.seeds > 1
         titles = [" ", *[column_title(k) for k in board.keys], *(["seed"] if seeds else []),
