@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +20,7 @@ from nn_tui.core.run.rundir import WEIGHTS_FILE
 from nn_tui.core.sweep.spec import Sweep, apply_params
 from nn_tui.tui.experiments.board import Board, TrialLine
 from nn_tui.tui.experiments.charts import AgainstChart, OverlayChart, color
+from nn_tui.tui.experiments.leaderboard import Leaderboard, column_title
 from nn_tui.tui.palette.providers import ExperimentsCommands
 from nn_tui.tui.experiments.vary import build_sweep, current_value, field_text, vary_fields
 from nn_tui.tui.training.sweep_controller import SweepController
@@ -114,7 +116,7 @@ class ExperimentsScreen(Screen):
                     against = AgainstChart(id="exp-against")
                     against.border_title = "metric by setting"
                     yield against
-                table = DataTable(id="exp-table", cursor_type="row", zebra_stripes=True)
+                table = Leaderboard(id="exp-table")
                 table.border_title = "leaderboard"
                 yield table
         yield Static("", id="exp-line")
@@ -356,18 +358,11 @@ class ExperimentsScreen(Screen):
         chart.show(key, points, colors[: len(points[0])])
 
     def _fill_table(self, board: Board) -> None:
-        from rich.text import Text
-
-        table = self.query_one(DataTable)
+        table = self.query_one(Leaderboard)
         seeds = board.sweep.spec.seeds > 1
-        columns = [" ", *[k.split(".")[-1] if k.count(".") < 3 else k for k in board.keys],
-                   *(["seed"] if seeds else []), board.metric or "metric", "status"]
-        if [str(c.label) for c in table.columns.values()] != columns:
-            table.clear(columns=True)
-            for label in columns:
-                table.add_column(label, key=label)
-        row, scroll = table.cursor_row, table.scroll_y  # the place, not the trial: ranks move while trials run
-        table.clear()
+        titles = [" ", *[column_title(k) for k in board.keys], *(["seed"] if seeds else []),
+                  board.metric or "metric", "status"]
+        rows = []
         for t in board.ranked():
             value = "-" if t.value is None else f"{t.value:.4g}"
             if t.status == "running":
@@ -377,10 +372,21 @@ class ExperimentsScreen(Screen):
             cells = [Text(SWATCH, style="#{:02x}{:02x}{:02x}".format(*color(board.color_of(t)))),
                      *[board.label(k, t.params.get(k)) for k in board.keys],
                      *([str(t.seed)] if seeds else []), value, status]
-            table.add_row(*cells, key=str(t.number))
-        if table.row_count:
-            table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False, scroll=False)
-            table.scroll_to(y=scroll, animate=False, immediate=True)
+            rows.append((str(t.number), cells))
+        table.show(titles, rows)
+        self._fold_fields()
+
+    @on(Leaderboard.Refitted)
+    def _fold_fields(self) -> None:
+        """A narrow screen where the leaderboard does not fit beside the fields: fold them, once per sweep shown."""
+        board, table, setup = self.board, self.query_one(Leaderboard), self.query_one("#exp-setup")
+        if not (board is None or table.fits or not self.has_class("-narrow") or setup.has_class("-hidden")
+                or getattr(self, "_folded_for", None) is board or isinstance(self.focused, Input)):  # typing
+            self._folded_for = board
+            if setup.has_focus_within:
+                table.focus()
+            setup.add_class("-hidden")
+            self.notify("the fields are folded away to give the leaderboard room: f shows them", timeout=3)
 
     def _show_line(self) -> None:
         ctl, board = self.controller, self.board

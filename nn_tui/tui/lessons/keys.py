@@ -9,7 +9,7 @@ from nn_tui.core.errors import UserError
 from nn_tui.core.preset.lessons import Lesson, all_lessons, mark_progress
 from nn_tui.tui.lessons.panel import LessonPanel
 
-LESSON_ACTIONS = ("lesson_try", "lesson_next", "lesson_prev", "lesson_compare")
+LESSON_ACTIONS = ("lesson_try", "lesson_next", "lesson_prev", "lesson_compare", "lesson_toggle")
 # A lesson's tab: (main tab, Inside view or None).
 TAB_TARGETS = {"data": ("tab-data", None), "network": ("tab-network", None), "train": ("tab-train", None),
                "boundary": ("tab-inside", "boundary-pane"), "health": ("tab-inside", "health-pane"),
@@ -148,6 +148,17 @@ class LessonKeys:
     def action_lesson_prev(self) -> None:
         if self.lesson is not None and self.lesson.number > 1:
             self.call_later(self.open_lesson, self.lesson.number - 1)
+
+    def action_lesson_toggle(self) -> None:
+        """Hide the lesson's text to give the tabs the whole screen, or show it again."""
+        panel = self.query_one_optional(LessonPanel)
+        if panel is not None:
+            panel.toggle_class("-folded")
+
+    def on_resize(self, event) -> None:
+        panel = self.query_one_optional(LessonPanel)
+        if panel is not None:
+            panel.place(event.size.width)
 
     def action_lesson_close(self) -> None:
         self.lesson = None

@@ -1,4 +1,5 @@
-"""The lesson's text, docked beside the tabs: the idea, what to watch, a question, and the one thing to try."""
+"""The lesson's text, docked beside the tabs (under them on a narrow screen; ctrl+l hides and shows it): the idea,
+what to watch, a question, and the one thing to try."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class LessonPanel(VerticalScroll):
 
     DEFAULT_CSS = """
     LessonPanel {
-        dock: right; width: 32; height: 1fr; padding: 0 1;
+        dock: right; width: 32; height: 100%; padding: 0 1; margin-bottom: 1;  /* the footer docks there too */
         border: round $border-blurred; border-title-color: $text-accent; border-title-style: bold;
     }
     LessonPanel .lesson-head { text-style: bold; color: $text-accent; margin-top: 1; }
@@ -25,7 +26,10 @@ class LessonPanel(VerticalScroll):
     LessonPanel #lesson-status { color: $text-muted; margin-top: 1; }
     LessonPanel Horizontal { height: auto; margin-top: 1; }
     LessonPanel Button { min-width: 4; margin-right: 1; }
+    LessonPanel.-below { dock: bottom; width: 1fr; height: 40%; min-height: 7; }
+    LessonPanel.-folded { display: none; }
     """
+    BELOW = 100  # a screen narrower than this shows the lesson under the tabs, not beside them
 
     class Pressed(Message):
         def __init__(self, what: str) -> None:
@@ -58,11 +62,16 @@ class LessonPanel(VerticalScroll):
         yield Static("", id="lesson-status", markup=False)
 
     def on_mount(self) -> None:
+        self.place(self.screen.size.width)
         self.show(self.lesson, self.total)
+
+    def place(self, screen_width: int) -> None:
+        self.set_class(screen_width < self.BELOW, "-below")
 
     def show(self, lesson: Lesson, total: int, status: str = "") -> None:
         self.lesson, self.total = lesson, total
         self.border_title = f"Lesson {lesson.number} of {total}"
+        self.border_subtitle = "ctrl+l hides"  # the footer may have no room left for the key at 80 columns
         self.query_one("#lesson-title", Static).update(lesson.title)
         self.query_one("#lesson-idea", Static).update(lesson.idea)
         figure = self.query_one("#lesson-figure", Static)

@@ -23,6 +23,7 @@ HELP = """\
   [b]L[/]            learning-rate finder: loss against lr; [b]y[/] uses its suggestion
   [b]E[/]            experiments: vary settings (a list or a range), run them side by side
   [b]f2[/]           lessons; in one, [b]y[/] tries its change, [b]<[/] [b]>[/] go to the next / previous
+  [b]ctrl+l[/]       in a lesson: hide or show its text
   [b]ctrl+s[/]       save the setup as a preset (.toml, runs with [i]nn-tui run FILE[/])
   [b]ctrl+o[/]       open a preset file or a bundled preset
   [b]ctrl+p[/]       command palette: open, save, bundled presets, datasets, train…

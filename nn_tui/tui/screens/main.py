@@ -69,6 +69,7 @@ class MainScreen(LessonKeys, RunKeys, PresetFiles, DataProbe, Screen):
         Binding("L", "find_lr", "Find lr", id="tools.lr-find", show=False, tooltip="Learning-rate finder"),
         Binding("f2", "lessons", "Lessons", id="lessons.open", show=False, tooltip="The lessons path: how networks learn and fail"),
         Binding("y", "lesson_try", "Try this", id="lessons.try", tooltip="Apply the lesson's one change and run again"),
+        Binding("ctrl+l", "lesson_toggle", "Lesson", id="lessons.toggle", tooltip="Hide or show the lesson's text"),
         Binding("s", "lesson_compare", "Side by side", id="lessons.compare",
                 tooltip="A lesson's whole comparison in the Experiments view"),
         Binding("greater_than_sign", "lesson_next", "Next lesson", id="lessons.next", show=False),

@@ -45,7 +45,9 @@ class ForwardPassView(Static):
                      + Text(f"  … {len(trace.inputs) - len(shown)} more" if len(trace.inputs) > len(shown) else ""))
         for layer in trace.layers:
             table = Table(box=None, pad_edge=False, show_header=True, header_style=muted, expand=False)
-            table.add_column(f"{layer.name} ({layer.activation})", no_wrap=True)
+            # The one column that may wrap: its title goes on two lines ("output" over "(sigmoid)") when the pane
+            # is narrow, so that no header is cut.
+            table.add_column(f"{layer.name} ({layer.activation})")
             table.add_column("z = w·x + b", justify="right", no_wrap=True)
             head = "a = f(z)"
             if layer.name == "output":

@@ -4,6 +4,7 @@ to draw (more than 16 units in a layer or 8 hidden layers) are summarised layer 
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -148,16 +149,35 @@ def _draw_graph(pic: NetworkPicture, values, width: int, height: int, colors: Co
         for k, ch in enumerate(label):
             codes[y, xs[0] - 1 - len(label) + k] = ord(ch)
             fg[y, xs[0] - 1 - len(label) + k] = colors.muted
-    spacing = max(4, (width - 2 * margin) // max(n_cols - 1, 1))
-    for x, title in zip(xs, pic.titles):
-        label = title[: spacing - 1]
-        start = min(max(0, x - len(label) // 2), width - len(label))
-        for k, ch in enumerate(label):
-            codes[0, start + k] = ord(ch)
-            fg[0, start + k] = colors.text
+    for col, (x, title) in enumerate(zip(xs, pic.titles)):
+        # A column's title stays inside its own slot, which ends one cell before the middle between it and
+        # its neighbour: neighbouring titles never touch. Too long for it: on two lines (rows 0 and 1).
+        lo = 0 if col == 0 else (xs[col - 1] + x) // 2 + 1
+        hi = width - 1 if col == n_cols - 1 else (x + xs[col + 1]) // 2
+        for row, label in enumerate(title_lines(title, hi - lo)):
+            start = min(max(lo, x - len(label) // 2), hi - len(label))
+            for k, ch in enumerate(label):
+                codes[row, start + k] = ord(ch)
+                fg[row, start + k] = colors.text
     chars = ["".join(map(chr, row)) for row in codes.tolist()]
     bg = np.broadcast_to(np.array(colors.surface, dtype=np.uint8), (height, width, 3))
     return strips_from_cells(chars, fg.round().astype(np.uint8), bg)
+
+
+def title_lines(title: str, room: int) -> list[str]:
+    """A column title in at most two lines of `room` cells: whole words where they fit ("out 1" over "sigmoid"),
+    cut with an ellipsis only when a single word is wider than the room."""
+    if room <= 0:
+        return []
+    if len(title) <= room:
+        return [title]
+    words = title.split()
+    first = words[0]
+    rest = words[1:]
+    while rest and len(first) + 1 + len(rest[0]) <= room:
+        first += " " + rest.pop(0)
+    lines = [first, " ".join(rest)] if rest else [first]
+    return [line if len(line) <= room else line[: room - 1] + "…" for line in lines]
 
 
 def _link_weights(pic: NetworkPicture, gap: int):
@@ -179,7 +199,8 @@ def _draw_summary(pic: NetworkPicture, values, width: int, height: int, colors: 
     text, muted = style(colors.text), style(colors.muted)
     why = (f"too big to draw neuron by neuron ({max(pic.sizes)} units, {len(pic.sizes) - 2} hidden layers)"
            if not pic.drawable else "no room to draw it neuron by neuron")
-    lines: list[list[tuple[str, Style]]] = [[(f"{why}; one line per layer:", muted)]]
+    lines: list[list[tuple[str, Style]]] = [[(part, muted)] for part in
+                                            textwrap.wrap(f"{why}; one line per layer:", max(width, 10))]
     for i, title in enumerate(pic.titles):
         row = [(title, text)]
         if values is not None and 0 < i < len(values) - 1 and values[i]:  # hidden layers
