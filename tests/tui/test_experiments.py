@@ -233,3 +233,32 @@ async def test_the_palette_opens_a_bundled_sweep(make_app):
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
         texts = app.screen.texts()
         assert texts["training.optimizer"] == "sgd, momentum, rmsprop, adam"
+
+
+def test_a_diverged_trial_puts_the_overlay_on_a_log_axis_labelled_by_decade():
+    """A diverging trial's loss (1e25) would flatten every other curve: the overlay plots log10 of the values
+    with decade labels (1e-2 … 1e24), not plotext's own log ticks written out 26 digits wide."""
+    from textual_plotext.plot import Plot
+
+    from nn_tui.tui.experiments.board import Band
+    from nn_tui.tui.experiments.charts import OverlayChart
+
+    xs = [1.0, 2.0, 3.0, 4.0]
+    bands = [Band("lr 0.1", 0, xs, [0.5, 0.1, 0.05, 0.01], [0.4, 0.1, 0.04, 0.01], [0.6, 0.1, 0.06, 0.02]),
+             Band("lr 10", 1, xs[:3], [3.0, 1e12, 6e25], [3.0, 1e12, 6e25], [3.0, 1e12, 6e25])]
+    chart = OverlayChart()
+    chart.bands, chart.metric = bands, "val_loss"
+    width, height = 60, 16
+    data = chart.snapshot(width, height)
+    assert data[2] is True  # logarithmic
+    plt = Plot()
+    plt.plotsize(width, height)
+    plt._set_size(width, height)
+    chart.draw(plt, data)
+    text = plt.build()
+    import re
+
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    labels = [line.split("┤")[0].strip() for line in plain.splitlines() if "┤" in line]
+    assert labels and all(re.fullmatch(r"1e-?\d+", label) for label in labels), labels
+    assert "val_loss (log)" in plain

@@ -71,7 +71,18 @@ class OverlayChart(PlotWidget):
     def draw(self, plt: Any, data: Any) -> None:
         curves, metric, log = data
         if log:
-            plt.yscale("log")
+            # The values' log10, labelled by decade (1e-2 … 1e25): plotext's own log axis writes its ticks out
+            # in full, 26 digits wide for a diverged trial's loss, which squeezed the plot off the screen.
+            def lg(ys: list[float] | None) -> list[float] | None:
+                return None if ys is None else [math.log10(y) if y > 0 and math.isfinite(y) else math.nan for y in ys]
+
+            curves = [(label, xs, lg(mean), lg(low), lg(high), rgb) for label, xs, mean, low, high, rgb in curves]
+            seen = [y for c in curves for part in c[2:5] if part for y in part if math.isfinite(y)]
+            if seen:
+                lo, hi = math.floor(min(seen)), math.ceil(max(seen))
+                every = max(1, math.ceil((hi - lo) / 4))  # at most about five labels
+                ticks = list(range(lo, hi + 1, every))
+                plt.yticks(ticks, [f"1e{t}" for t in ticks])
         for label, xs, mean, low, high, rgb in curves:
             if low is not None and low != high:
                 plt.plot(xs, low, color=faint(rgb), marker="dot")
@@ -81,7 +92,7 @@ class OverlayChart(PlotWidget):
             else:
                 plt.plot(xs, mean, label=label, color=rgb, marker="braille")
         plt.xlabel("epoch")
-        plt.ylabel(metric)
+        plt.ylabel(metric + (" (log)" if log else ""))
 
 
 class AgainstChart(PlotWidget):
