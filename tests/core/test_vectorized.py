@@ -261,3 +261,13 @@ def test_when_half_the_trials_have_left_the_rest_go_on_in_a_smaller_group(tmp_pa
         for x, y in zip(alone, together):
             a, t = (load_file(Path(r.run_dir) / name) for r in (x, y))
             assert all(a[k].allclose(t[k], rtol=RTOL, atol=1e-6) for k in a), name
+
+
+def test_thousands_of_run_folders_in_one_second_each_get_a_name(tmp_path, monkeypatch):
+    """A vectorised sweep makes its trials' folders in a burst: more than 1,000 within one second used to run
+    out of names (-1 … -999) after trying each from the start."""
+    from nn_tui.core.run import rundir
+
+    monkeypatch.setattr(rundir.time, "strftime", lambda fmt: "20261207-100000")
+    made = {rundir.new_stamped_folder(tmp_path, "xor", "run").name for _ in range(1200)}
+    assert len(made) == 1200 and "20261207-100000-xor-1199" in made

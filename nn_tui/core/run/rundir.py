@@ -39,10 +39,17 @@ def metrics_columns(metric: str) -> list[str]:
     return ["epoch", "train_loss", "val_loss", metric, "lr", "seconds"]
 
 
+# The next suffix to try per (folder, stamped name): a sweep makes hundreds of run folders within one second,
+# and trying -1, -2, … from the start each time made that quadratic (and gave up after 1,000).
+_NEXT_SUFFIX: dict[tuple[str, str], int] = {}
+
+
 def new_stamped_folder(out: Path, name: str, what: str) -> Path:
     """Make and return a new folder `out/<time>-<name>` (with -1, -2, … when taken); `what` names it in errors."""
     base = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}"
-    for i in range(1000):
+    key = (str(out), base)
+    start = _NEXT_SUFFIX.get(key, 0)
+    for i in range(start, start + 100_000):
         path = out / (base if i == 0 else f"{base}-{i}")
         try:
             path.mkdir()
@@ -50,6 +57,9 @@ def new_stamped_folder(out: Path, name: str, what: str) -> Path:
             continue
         except OSError as exc:
             raise UserError(f"cannot create a {what} folder: {exc.strerror or exc}", source=str(out)) from None
+        if len(_NEXT_SUFFIX) > 64:  # only this second's names matter
+            _NEXT_SUFFIX.clear()
+        _NEXT_SUFFIX[key] = i + 1
         return path
     raise UserError(f"could not find a free {what} folder name", source=str(out))
 
