@@ -271,3 +271,33 @@ def test_thousands_of_run_folders_in_one_second_each_get_a_name(tmp_path, monkey
     monkeypatch.setattr(rundir.time, "strftime", lambda fmt: "20261207-100000")
     made = {rundir.new_stamped_folder(tmp_path, "xor", "run").name for _ in range(1200)}
     assert len(made) == 1200 and "20261207-100000-xor-1199" in made
+
+
+def test_grouped_trials_report_progress_within_an_epoch_and_can_be_stopped_from_it(tmp_path):
+    """As alone: StepProgress now and then within an epoch (step, running loss), and a callback that stops its
+    run from there (the sweep's watcher does, when the sweep is stopping) stops it at that step."""
+    from nn_tui.core.run.checkpoint import LAST_FILE, load_checkpoint
+    from nn_tui.core.training import TrainerControl
+
+    class StopAt(Callback):
+        def __init__(self, control, at: int | None) -> None:
+            self.control, self.at, self.seen = control, at, []
+
+        def on_progress(self, state, event) -> None:
+            self.seen.append((event.epoch, event.step, event.global_step, event.running_loss))
+            if self.at is not None and event.global_step >= self.at:
+                self.control.stop()
+
+    presets = [load_preset(ROOT / "presets" / "spiral.toml", [f"seed={s}", "training.epochs=3", *SPIRAL])
+               for s in (1, 2)]
+    controls = [TrainerControl() for _ in presets]
+    watchers = [StopAt(controls[0], 7), StopAt(controls[1], None)]
+    first, second = execute_together([
+        Run(prepare_run(p), out_dir=tmp_path, callbacks=[w], control=c, progress_interval=1e-9)
+        for p, w, c in zip(presets, watchers, controls)])
+    assert [(e, s) for e, s, _, _ in watchers[1].seen] == [(e, s) for e in (1, 2, 3) for s in range(1, 6)]
+    assert [g for _, _, g, _ in watchers[1].seen] == list(range(1, 16))
+    assert all(0 < loss < 10 for *_, loss in watchers[1].seen)
+    assert (first.status, second.status) == ("stopped", "completed")
+    checkpoint = load_checkpoint(Path(first.run_dir) / "checkpoints" / LAST_FILE)
+    assert (checkpoint.epoch, checkpoint.within_epoch["step"]) == (1, 2)  # stopped after its 7th step

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from nn_tui.core.training import backprop
-from nn_tui.core.training.events import EpochBlock, RunFinished
+from nn_tui.core.training.events import EpochBlock, RunFinished, StepProgress
 from nn_tui.core.training.grouping import BN_EPS, BN_MOMENTUM, family
 
 if TYPE_CHECKING:
@@ -381,6 +381,11 @@ class BatchedTrainer:
         self.steps_per_epoch = steps
         schedulers = any(tr.scheduler is not None for tr in trainers)
         manual = backprop.supports(self.layout, self.loss_name)
+        # StepProgress now and then (as a trainer alone sends it), to the trials whose callbacks want it: the
+        # sweep's watcher stops a trial from there, so a stop does not wait for a long epoch's end.
+        self.progress_hooks = [tr.callbacks.hooks(StepProgress) for tr in trainers]
+        interval = trainers[0].progress_interval if any(self.progress_hooks) else 0
+        next_report = time.perf_counter() + interval
         # The epoch-end rules (TrainState.record_epoch, Trainer._early_stop) as tensors over the trials, so an
         # epoch needs no Python per trial: per trial, only at the end of a block (see _deliver).
         alive = torch.tensor(active, device=dev)
@@ -458,6 +463,9 @@ class BatchedTrainer:
                 loss_sum.add_(lvec.detach(), alpha=m)
                 seen += m
                 self.steps_done += 1
+                if interval and (now := time.perf_counter()) >= next_report:
+                    next_report = now + interval
+                    self._progress(epoch, step + 1, steps, loss_sum, seen, now - epoch_t0)
             if stopped_within:
                 break
             # Validation: each trial's loss and metric.
@@ -554,6 +562,18 @@ class BatchedTrainer:
                 results[i] = self._leave(i, active, "completed", "", took)
         if stops_after and not any(active[i] and tr.control.stop_requested for i, tr in enumerate(self.trainers)):
             self.stop_flag.clear()
+
+    def _progress(self, epoch: int, step: int, steps: int, loss_sum: Any, seen: int, elapsed: float) -> None:
+        """A StepProgress to each trial still training whose callbacks listen (one host sync for all)."""
+        running = (loss_sum / max(seen, 1)).tolist()
+        rate = seen / max(elapsed, 1e-9)
+        for i, tr in enumerate(self.trainers):
+            hooks = self.progress_hooks[i]
+            if not hooks or not self.active[i] or not math.isfinite(running[i]):
+                continue
+            event = StepProgress(epoch, step, steps, self.steps_base[i] + self.steps_done, running[i], rate)
+            for hook in hooks:
+                hook(tr.state, event)
 
     def _stop_within(self, epoch: int, seen: int, loss_sum: Any, shuffle_states: list | None, active: list[bool],
                      results: list) -> None:
