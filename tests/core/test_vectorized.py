@@ -301,3 +301,20 @@ def test_grouped_trials_report_progress_within_an_epoch_and_can_be_stopped_from_
     assert (first.status, second.status) == ("stopped", "completed")
     checkpoint = load_checkpoint(Path(first.run_dir) / "checkpoints" / LAST_FILE)
     assert (checkpoint.epoch, checkpoint.within_epoch["step"]) == (1, 2)  # stopped after its 7th step
+
+
+def test_a_cuda_group_is_sized_by_free_device_memory(monkeypatch):
+    """On a GPU the memory a group may take is half the device's free memory (torch.cuda.mem_get_info), not the
+    machine's RAM (no GPU here: the CUDA call is stood in for, the arithmetic and the choice are real)."""
+    import torch
+
+    from nn_tui.core.sweep.vectorized import MEMORY_SHARE, memory_budget
+
+    asked = []
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: asked.append(device) or (6 * 2**30, 8 * 2**30))
+    assert memory_budget("cuda:1") == int(6 * 2**30 * MEMORY_SHARE)
+    assert asked == [torch.device("cuda:1")]
+    from nn_tui.core.run import limits
+
+    monkeypatch.setattr(limits, "available_memory", lambda: 10 * 2**30)
+    assert memory_budget("cpu") == int(10 * 2**30 * MEMORY_SHARE) and asked == [torch.device("cuda:1")]
