@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from nn_tui.tui.experiments.board import Band
+from nn_tui.tui.widgets.axes import log10_values, log_ticks, short_ticks
 from nn_tui.tui.widgets.chart import PlotWidget
 
 # One colour per configuration (Tableau 10): distinct on dark and light themes, the same in chart and table.
@@ -70,19 +71,11 @@ class OverlayChart(PlotWidget):
 
     def draw(self, plt: Any, data: Any) -> None:
         curves, metric, log = data
-        if log:
-            # The values' log10, labelled by decade (1e-2 … 1e25): plotext's own log axis writes its ticks out
-            # in full, 26 digits wide for a diverged trial's loss, which squeezed the plot off the screen.
+        if log:  # log10 of the values on a linear axis, labelled by decade (widgets/axes.py: plotext's are wide)
             def lg(ys: list[float] | None) -> list[float] | None:
-                return None if ys is None else [math.log10(y) if y > 0 and math.isfinite(y) else math.nan for y in ys]
+                return None if ys is None else log10_values(ys)
 
             curves = [(label, xs, lg(mean), lg(low), lg(high), rgb) for label, xs, mean, low, high, rgb in curves]
-            seen = [y for c in curves for part in c[2:5] if part for y in part if math.isfinite(y)]
-            if seen:
-                lo, hi = math.floor(min(seen)), math.ceil(max(seen))
-                every = max(1, math.ceil((hi - lo) / 4))  # at most about five labels
-                ticks = list(range(lo, hi + 1, every))
-                plt.yticks(ticks, [f"1e{t}" for t in ticks])
         for label, xs, mean, low, high, rgb in curves:
             if low is not None and low != high:
                 plt.plot(xs, low, color=faint(rgb), marker="dot")
@@ -91,6 +84,10 @@ class OverlayChart(PlotWidget):
                 plt.scatter(xs, mean, label=label, color=rgb, marker="braille")
             else:
                 plt.plot(xs, mean, label=label, color=rgb, marker="braille")
+        values = [y for c in curves for part in c[2:5] if part for y in part]
+        ticks = log_ticks(values) if log else short_ticks(values)
+        if ticks is not None:
+            plt.yticks(*ticks)
         plt.xlabel("epoch")
         plt.ylabel(metric + (" (log)" if log else ""))
 

@@ -21,6 +21,7 @@ from nn_tui.tui.palette.providers import RunsCommands
 from nn_tui.tui.run_settings import column_label, differing, run_settings, value_text
 from nn_tui.tui.training.history import format_seconds
 from nn_tui.tui.series import thin
+from nn_tui.tui.widgets.axes import log10_values, log_ticks, narrow_y_axis
 from nn_tui.tui.widgets.chart import PlotWidget
 
 MARK = "●"
@@ -64,13 +65,20 @@ class LossOverlay(PlotWidget):
     def draw(self, plt: Any, *args: Any) -> None:
         """Worker thread: plot the snapshot. (Also accepts the older draw(plt, width, height) call.)"""
         curves, log_scale = args[0] if len(args) == 1 else self.snapshot(*args)
+        if log_scale:  # log10 on a linear axis, labelled by decade (widgets/axes.py: plotext's labels are wide)
+            curves = [(label, xs, log10_values(ys), color) for label, xs, ys, color in curves]
         for label, xs, ys, color in curves:
             if len(xs) == 1:
                 plt.scatter(xs, ys, label=label, color=color, marker="braille")
             else:
                 plt.plot(xs, ys, label=label, color=color, marker="braille")
+        values = [y for c in curves for y in c[2]]
         if log_scale:
-            plt.yscale("log")
+            ticks = log_ticks(values)
+            if ticks is not None:
+                plt.yticks(*ticks)
+        else:
+            narrow_y_axis(plt, values)
         plt.xlabel("epoch")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nn_tui.tui.training.history import RunHistory
+from nn_tui.tui.widgets.axes import log10_values, log_ticks, narrow_y_axis
 from nn_tui.tui.widgets.chart import PlotWidget
 
 
@@ -56,11 +57,18 @@ class LossChart(PlotWidget):
 
     def draw(self, plt: Any, data: Any) -> None:
         curves, log_scale = data
+        if log_scale:  # log10 of the values on a linear axis, labelled by decade (axes.py: plotext's are wide)
+            curves = [(xs, log10_values(ys), label, color, marker) for xs, ys, label, color, marker in curves]
         for xs, ys, label, color, marker in curves:
             if len(xs) == 1:
                 plt.scatter(xs, ys, label=label, color=color, marker=marker)
             else:
                 plt.plot(xs, ys, label=label, color=color, marker=marker)
+        values = [y for c in curves for y in c[1]]
         if log_scale:
-            plt.yscale("log")
+            ticks = log_ticks(values)
+            if ticks is not None:
+                plt.yticks(*ticks)
+        else:
+            narrow_y_axis(plt, values)
         plt.xlabel("epoch")

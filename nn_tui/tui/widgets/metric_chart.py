@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nn_tui.tui.training.history import RunHistory
+from nn_tui.tui.widgets.axes import narrow_y_axis
 from nn_tui.tui.widgets.chart import PlotWidget
 
 
@@ -51,3 +52,5 @@ class MetricChart(PlotWidget):
             # Accuracy lives in [0, 1]; start the axis a little under the lowest value, not at 0.
             low = min(ys)
             plt.ylim(max(0.0, min(0.5, low - 0.05)), 1.0)
+        else:
+            narrow_y_axis(plt, ys)  # a diverging run's R² reaches -1e25
