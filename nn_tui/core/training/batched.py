@@ -60,13 +60,6 @@ class BatchedTrainer(StackedTrials):
         import torch
 
         trainers, T, dev = self.trainers, self.T, self.device
-        pi = 0
-        for layer in self.layout:  # where each layer's tensors are among the parameters and buffers
-            layer["pi"] = pi
-            pi += 4 if layer["bn"] else 2
-        bn_names = [n for n in self.buffers if n.endswith("running_mean")]
-        for layer, name in zip([l for l in self.layout if l["bn"]], bn_names):
-            layer["rm"], layer["rv"] = name, name.replace("running_mean", "running_var")
         tracked = [n for n in self.buffers if n.endswith("num_batches_tracked")]
         plans = [tr._plan() for tr in trainers]
         plan = plans[0]

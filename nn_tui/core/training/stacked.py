@@ -59,6 +59,10 @@ class StackedTrials:
                 self.layout[-1]["drop"] = True
             else:
                 self.layout[-1]["act"] = m  # stateless: shared by every trial
+        pi = 0
+        for layer in self.layout:  # where each layer's tensors are among the parameters (W, b[, gamma, beta])
+            layer["pi"] = pi
+            pi += 4 if layer["bn"] else 2
         # Dropout: a layer drops out for the trials whose preset gives it a rate (rates may differ, or be 0).
         self.drop_rates = [[layer.dropout for layer in tr.preset.layers] for tr in trainers]
         self.active = [True] * T  # which trials are still training (run() keeps it)
@@ -129,6 +133,9 @@ class StackedTrials:
                 b.data = stacked[i]
             self.buffers[name] = stacked
         self.param_names = names
+        bn_names = [n for n in self.buffers if n.endswith("running_mean")]
+        for layer, name in zip([l for l in self.layout if l["bn"]], bn_names):  # each batch norm's running stats
+            layer["rm"], layer["rv"] = name, name.replace("running_mean", "running_var")
         # Optimizer state, in the same (T, P) layout: Adam's exp_avg and exp_avg_sq (and step per trial), or
         # SGD's momentum buffer in exp_avg. Values restored from a checkpoint (resume) are kept.
         self.exp_avg = torch.zeros_like(self.flat)
