@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,67 @@ def test_a_diverged_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     ten = next(v for v in summary["per_value"]["training.lr"] if v["value"] == 10.0)
     assert ten["n"] == 0 and ten["other"] == {"diverged": 3}
     assert summary["best"]["params"]["training.lr"] not in (10.0, 0.0001)
+
+
+SPIRAL_SWEEP = """
+name = "spiral_stop"
+seed = 0
+[data]
+dataset = "spiral"
+samples = 400
+batch_size = 8
+[[model.layers]]
+units = 16
+activation = "relu"
+dropout = 0.1
+[training]
+optimizer = "adam"
+loss = "cross_entropy"
+epochs = 300
+checkpoint_every = 1
+[sweep]
+method = "grid"
+seeds = 2
+workers = 1
+[sweep.params]
+"training.lr" = [0.003, 0.01]
+"""
+
+
+def test_resume_continues_stopped_trials_in_their_own_run_folders(tmp_path):
+    """Trials trained together and stopped by SIGTERM are continued by --resume from their checkpoints, in the
+    folders they stopped in: no new folders, every epoch's row once, the epochs before the stop kept."""
+    path = tmp_path / "sweep.toml"
+    path.write_text(SPIRAL_SWEEP)
+    proc = subprocess.Popen([sys.executable, "-m", "nn_tui", "sweep", str(path), "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=cli_env())
+    first = []
+    try:
+        for line in proc.stdout:
+            first.append(json.loads(line))
+            if sum(e["event"] == "trial_start" for e in first) == 4:  # the group has started: let it train a bit
+                time.sleep(1.0)
+                proc.send_signal(signal.SIGTERM)
+                break
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    sweep_dir = tmp_path / first[0]["sweep_dir"]
+    stopped = trials_csv(sweep_dir)
+    assert {r["status"] for r in stopped} == {"stopped"} and all(0 < int(r["epochs"]) < 300 for r in stopped)
+    folders = sorted(p.name for p in (sweep_dir / "runs").iterdir())
+    assert len(folders) == 4
+
+    done = sweep(tmp_path, "--resume", sweep_dir)
+    assert done.returncode == 0, done.stderr
+    rows = trials_csv(sweep_dir)
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"completed"}
+    assert sorted(p.name for p in (sweep_dir / "runs").iterdir()) == folders  # continued, not started again
+    assert sorted(Path(r["run_dir"]).name for r in rows) == folders
+    for folder in folders:
+        run = sweep_dir / "runs" / folder
+        with open(run / "metrics.csv", newline="") as fh:
+            epochs = [int(row["epoch"]) for row in csv.DictReader(fh)]
+        assert epochs == list(range(1, 301))
+        assert json.loads((run / "summary.json").read_text())["resumed_from_epoch"] > 0

@@ -14,7 +14,16 @@ from nn_tui.core.errors import UserError
 from nn_tui.core.fileio import atomic_write_text
 from nn_tui.core.sweep.records import SWEEP_FILE, create_sweep_dir, trial_rows, write_records
 from nn_tui.core.sweep.spec import Sweep, load_sweep
-from nn_tui.core.sweep.study import FINISHED, RESULT_ATTR, STUDY_FILE, TrialTask, ask, open_study, prepare_resume
+from nn_tui.core.sweep.study import (
+    FINISHED,
+    RESULT_ATTR,
+    RUN_DIR_ATTR,
+    STUDY_FILE,
+    TrialTask,
+    ask,
+    open_study,
+    prepare_resume,
+)
 
 
 @dataclass
@@ -107,9 +116,13 @@ class SweepRunner:
         return task
 
     def started(self, number: int, run_dir: str) -> None:
-        """A worker began the trial (its run folder exists)."""
+        """A worker began the trial (its run folder exists): recorded in the study at once, so that after a kill
+        --resume can continue the trial in that folder."""
         task = self.tasks.get(number)
         self.run_dirs[number] = run_dir
+        trial = self.asked.get(number)
+        if trial is not None:
+            trial.set_user_attr(RUN_DIR_ATTR, str(Path(run_dir).resolve()))
         if task is not None:
             self.on_event(SweepEvent("trial_start", number, {"seed": task.seed, "params": task.labels,
                                                              "run_dir": run_dir}))

@@ -30,6 +30,8 @@ class TrialTask:
     metric: str
     direction: str
     rungs: tuple[int, ...]  # epochs at which the pruner is asked (empty: no pruning)
+    # A stopped trial asked again (--resume): the run folder it trained in, to continue from its checkpoint.
+    continue_in: str | None = None
 
 
 def rung_epochs(epochs: int, prune: bool) -> tuple[int, ...]:
@@ -154,8 +156,34 @@ def ask(study, sweep: Sweep, sweep_dir: Path, metric: str, direction: str):
     preset = sweep.trial_preset(values, seed)
     preset.name = f"{sweep.name}-trial-{trial.number:04d}"
     task = TrialTask(trial.number, trial._trial_id, labels, seed, preset, str(sweep_dir), metric, direction,
-                     rung_epochs(preset.training.epochs, spec.prune))
+                     rung_epochs(preset.training.epochs, spec.prune), stopped_run_folder(study, trial))
     return trial, task
+
+
+RUN_DIR_ATTR = "run_dir"  # set when a trial's run folder exists, so a kill does not lose where it trained
+
+
+def stopped_run_folder(study, trial) -> str | None:
+    """For a retry of a stopped (or killed) trial: the run folder the trial trained in, if it has a checkpoint to
+    continue from (else None: the retry starts over in a new folder)."""
+    from nn_tui.core.run.checkpoint import LAST_FILE, checkpoint_dir
+
+    old = trial.user_attrs.get("retry_of")
+    if old is None:
+        return None
+    before = study.get_trials(deepcopy=False)[old]
+    folder = before.user_attrs.get(RUN_DIR_ATTR) or before.user_attrs.get(RESULT_ATTR, {}).get("run_dir")
+    if not folder:
+        return None
+    path = Path(folder)
+    if not path.is_absolute():  # recorded relative to where the sweep was started
+        path = Path.cwd() / path
+    if not (checkpoint_dir(path) / LAST_FILE).is_file():
+        return None
+    try:  # written as a new trial's would be (trials.csv): relative to here when it is under here
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def status_of(t) -> str:

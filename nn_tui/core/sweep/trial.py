@@ -49,6 +49,13 @@ class TrialWatcher(Callback):
         self._next = 0.0
         self._rungs = set(task.rungs)
 
+    def earlier(self, values: list[float | None]) -> None:
+        """The metric's values in the epochs trained before (a stopped trial continued in its run folder)."""
+        for value in values:
+            if value is not None and math.isfinite(value):
+                if self.best is None or self._sign * value < self._sign * self.best:
+                    self.best = value
+
     def on_progress(self, state: TrainState, event: StepProgress) -> None:
         if self.should_stop():
             self.control.stop()
@@ -102,23 +109,46 @@ def optuna_reporter(task: TrialTask) -> Callable[[float, int], bool] | None:
     return report
 
 
+def trial_run(task: TrialTask, watcher: TrialWatcher, control: TrainerControl, callbacks: tuple = ()):
+    """The trial's Run: continuing the run folder it was stopped in, from its checkpoint (a stopped trial asked
+    again by --resume), or else a new run folder in the sweep's runs/. Raises UserError for a preset that
+    cannot be prepared."""
+    from nn_tui.core.run.rundir import read_metrics
+    from nn_tui.core.run.runner import Run, prepare_run
+
+    every = [watcher, *callbacks]
+    if task.continue_in is not None:
+        from nn_tui.core.run.resume import prepare_resume
+
+        try:
+            plan = prepare_resume(task.continue_in)
+        except UserError:
+            pass  # nothing to continue from (changed, already finished, damaged): the trial trains anew
+        else:
+            epochs = plan.checkpoint.epoch if plan.checkpoint is not None else 0
+            try:
+                watcher.earlier([row.get(task.metric) for row in read_metrics(plan.run_dir.path)[:epochs]])
+            except (OSError, ValueError):
+                pass
+            return Run(plan.prepared, run_dir=plan.run_dir, resume_from=plan.checkpoint, callbacks=every,
+                       control=control, progress_interval=0.25)
+    return Run(prepare_run(task.preset), out_dir=Path(task.sweep_dir) / RUNS_FOLDER, callbacks=every,
+               control=control, progress_interval=0.25)
+
+
 def run_trial(task: TrialTask, *, should_stop: Callable[[], bool] = lambda: False,
               on_start: Callable[[str], None] | None = None,
               on_epoch: Callable[[int, int, float], None] | None = None,
               report: Callable[[float, int], bool] | None | str = "optuna",
               extra_callbacks: tuple = (), control: TrainerControl | None = None) -> TrialResult:
     """Train one trial into `<sweep_dir>/runs/`. Never raises for a trial's own failure: it is the result."""
-    from nn_tui.core.run.runner import Run, prepare_run
-
     t0 = time.perf_counter()
     if report == "optuna":
         report = optuna_reporter(task)
     try:
-        prepared = prepare_run(task.preset)
         control = control or TrainerControl()
         watcher = TrialWatcher(task, control, should_stop=should_stop, on_epoch=on_epoch, report=report)
-        run = Run(prepared, out_dir=Path(task.sweep_dir) / RUNS_FOLDER, callbacks=[watcher, *extra_callbacks],
-                  control=control, progress_interval=0.25)
+        run = trial_run(task, watcher, control, extra_callbacks)
         if on_start is not None and run.run_dir is not None:
             on_start(str(run.run_dir.path))
         finished = run.execute()

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from nn_tui.core.sweep.study import TrialTask
-from nn_tui.core.sweep.trial import RUNS_FOLDER, TrialResult, TrialWatcher, optuna_reporter
+from nn_tui.core.sweep.trial import TrialResult, TrialWatcher, optuna_reporter, trial_run
 
 MODES = ("auto", "on", "off")
 MEMORY_SHARE = 0.5  # a group may use at most this share of the memory available when it starts
@@ -85,9 +85,6 @@ def run_group(tasks: list[TrialTask], *, should_stop: Callable[[], bool] = lambd
               on_epoch: Callable[[int, int, int, float], None] | None = None,
               report: str | None = "optuna") -> list[TrialResult]:
     """Train a group of trials together (as many at once as fit in memory). Never raises for a trial's failure."""
-    from pathlib import Path
-
-    from nn_tui.core.run.runner import Run, prepare_run
     from nn_tui.core.run.together import execute_together
     from nn_tui.core.training import TrainerControl
 
@@ -96,13 +93,11 @@ def run_group(tasks: list[TrialTask], *, should_stop: Callable[[], bool] = lambd
     ready: list[tuple[TrialTask, object, TrialWatcher]] = []
     for task in tasks:
         try:
-            prepared = prepare_run(task.preset)
             control = TrainerControl()
             epoch_hook = None if on_epoch is None else (lambda e, es, v, n=task.number: on_epoch(n, e, es, v))
             watcher = TrialWatcher(task, control, should_stop=should_stop, on_epoch=epoch_hook,
                                    report=optuna_reporter(task) if report == "optuna" else None)
-            run = Run(prepared, out_dir=Path(task.sweep_dir) / RUNS_FOLDER, callbacks=[watcher], control=control,
-                      progress_interval=0.25)
+            run = trial_run(task, watcher, control)
         except Exception as exc:  # noqa: BLE001 - one broken trial must not end the others
             results[task.number] = TrialResult(task.number, "failed", None, 0, time.perf_counter() - t0, 0.0, None,
                                                f"{type(exc).__name__}: {exc}")
