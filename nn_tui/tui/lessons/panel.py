@@ -17,7 +17,7 @@ class LessonPanel(VerticalScroll):
 
     DEFAULT_CSS = """
     LessonPanel {
-        dock: right; width: 32; height: 100%; padding: 0 1; margin-bottom: 1;  /* the footer docks there too */
+        dock: right; width: 32; height: 100%; padding: 0 1;  /* of the space between the header and the footer */
         border: round $border-blurred; border-title-color: $text-accent; border-title-style: bold;
     }
     LessonPanel .lesson-head { text-style: bold; color: $text-accent; margin-top: 1; }

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from nn_tui.core.run.runs_folder import RunRecord, list_runs, loss_curves
 from nn_tui.tui.palette.export import export_in_background
@@ -22,6 +22,7 @@ from nn_tui.tui.run_settings import column_label, differing, run_settings, value
 from nn_tui.tui.training.history import format_seconds
 from nn_tui.tui.series import thin
 from nn_tui.tui.widgets.chart import PlotWidget
+from nn_tui.tui.widgets.key_footer import KeyFooter
 
 MARK = "●"
 CURVE_COLORS = ("primary", "accent", "success", "error", "secondary", "warning")
@@ -117,7 +118,7 @@ class RunsScreen(Screen):
             chart.border_title = "validation loss"
             yield chart
         yield Static("", id="runs-line")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
