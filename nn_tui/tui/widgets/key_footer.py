@@ -20,8 +20,8 @@ NEED = {
     "run.pause": 1, "run.resume": 1, "run.step": 1, "experiments.resume": 1, "runs.select": 1,
     "layer.add": 2, "layer.delete": 2, "layer.activation": 2,  # enter on a cell edits it, as in any table: layer.units
     "insight.prev": 2, "insight.next": 2, "insight.input": 2, "insight.test-points": 2, "insight.gradient-links": 2,
-    "runs.open": 2, "experiments.best": 2,
-    "layer.units": 3, "lessons.try": 3, "lessons.compare": 3, "run.adjust": 3, "run.reset": 3, "chart.log": 3,
+    "runs.open": 2, "experiments.best": 2, "chart.log": 2,  # l only applies on the Train tab
+    "layer.units": 3, "lessons.try": 3, "lessons.compare": 3, "run.adjust": 3, "run.reset": 3,
     "runs.which": 3, "runs.log": 3, "experiments.setting": 3, "experiments.fields": 3,
     "preset.save": 4, "preset.open": 4, "runs.export": 4,
 }
