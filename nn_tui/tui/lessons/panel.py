@@ -71,7 +71,7 @@ class LessonPanel(VerticalScroll):
     def show(self, lesson: Lesson, total: int, status: str = "") -> None:
         self.lesson, self.total = lesson, total
         self.border_title = f"Lesson {lesson.number} of {total}"
-        self.border_subtitle = "ctrl+l hides"  # the footer may have no room left for the key at 80 columns
+        self.border_subtitle = "ctrl+l hides"  # where the eye is; the footer says it too ("^l Lesson")
         self.query_one("#lesson-title", Static).update(lesson.title)
         self.query_one("#lesson-idea", Static).update(lesson.idea)
         figure = self.query_one("#lesson-figure", Static)

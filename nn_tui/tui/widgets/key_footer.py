@@ -8,7 +8,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widgets._footer import FooterKey  # not exported by textual.widgets; Footer.compose builds the same
 
 # How much a user needs a key in the footer, by binding id: 0 is kept longest. Quitting, help, going back, the
 # lesson's own key and starting / stopping come first; then the run's controls; then the keys of what the tab or
