@@ -1,5 +1,5 @@
 """The footer of every screen: Textual's Footer kept to one line. When the keys that apply now do not fit the
-width, the least needed ones are left out (they stay in f1's help and the command palette)."""
+width, the least needed ones are left out: they still work, and the palette's Keys lists every key that applies."""
 
 from __future__ import annotations
 
