@@ -100,7 +100,7 @@ async def test_a_paused_run_the_experiments_view_and_compare_runs_fit_at_80x24(m
     assert {"esc Back", "space Select", "o Open", "^q Quit"} <= set(runs), runs
 
 
-async def test_at_160x50_a_lesson_starts_under_the_header_and_every_key_shows(make_app, tmp_path, monkeypatch):
+async def test_at_160x50_a_lesson_starts_under_the_header_every_key_shows_and_a_resize_refits(make_app, tmp_path, monkeypatch):
     monkeypatch.setenv("NN_TUI_STATE_DIR", str(tmp_path / "state"))
     app = make_app(lesson=2, lesson_run=False)
     async with app.run_test(size=(160, 50)) as pilot:
@@ -109,10 +109,18 @@ async def test_at_160x50_a_lesson_starts_under_the_header_and_every_key_shows(ma
         header, panel = app.screen.query_one(Header).region, app.screen.query_one(LessonPanel).region
         top = drawn_lines(app)[0]
         hints = footer_hints(app)
+        await pilot.press("2")
+        await pilot.pause()
+        wide_network = footer_hints(app)
+        await pilot.resize_terminal(80, 24)  # the footer chooses again for the new width
+        await wait_for(pilot, lambda: "^s Save" not in footer_hints(app))
+        narrow_network = footer_hints(app)
     assert panel.x > 100 and panel.y >= header.bottom == 1  # beside the tabs, under the header
     assert f"{app.title} — {app.sub_title}" in top and app.sub_title.startswith("lesson02"), top
     assert "╭" not in top and "Lesson 2" not in top  # the panel's border is not drawn over the header
     assert {"^s Save", "^o Open", "y Try this", "^l Lesson", "^q Quit"} <= set(hints)  # room for them all
+    assert {"c Activation", "^s Save", "^o Open", "^l Lesson"} <= set(wide_network)
+    assert {"a Add", "d Delete", "t Train", "^l Lesson", "f1 Help", "^q Quit"} <= set(narrow_network), narrow_network
 
 
 def test_the_least_needed_keys_go_first_and_none_is_cut():
