@@ -139,7 +139,7 @@ async def test_a_lesson_at_80x24_goes_under_the_tabs_and_ctrl_l_hides_it(make_ap
         assert idea.split() == panel.lesson.idea.split()  # every word of the lesson's idea in view
         footer = [" ".join(screen_text(key)).strip() for key in app.screen.query_one(Footer).query("FooterKey")]
         assert "^l Lesson" in footer, footer
-        assert "ctrl+l hides" in screen_text(panel)[-1]  # and on the panel, for the tabs whose footer is full
+        assert "ctrl+l hides" in screen_text(panel)[-1]  # and on the panel itself
         assert panel.region.bottom <= app.screen.query_one(Footer).region.y  # that line is not under the footer
         await pilot.press("ctrl+l")  # the tabs get the whole screen
         await pilot.pause()

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Header, Input, Label, Static
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.preset import Preset
@@ -24,6 +24,7 @@ from nn_tui.tui.experiments.leaderboard import Leaderboard, column_title
 from nn_tui.tui.palette.providers import ExperimentsCommands
 from nn_tui.tui.experiments.vary import build_sweep, current_value, field_text, vary_fields
 from nn_tui.tui.training.sweep_controller import SweepController
+from nn_tui.tui.widgets.key_footer import KeyFooter
 
 SWATCH = "●"
 SHORT_STATUS = {"completed": "done", "early_stopped": "early"}  # the leaderboard's narrowest column
@@ -120,7 +121,7 @@ class ExperimentsScreen(Screen):
                 table.border_title = "leaderboard"
                 yield table
         yield Static("", id="exp-line")
-        yield Footer()
+        yield KeyFooter()
 
     def _placeholder(self, f, base: Preset) -> str:
         now = current_value(base, f.key)

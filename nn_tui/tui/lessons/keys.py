@@ -3,7 +3,7 @@ show the tab where the lesson's effect is once its run ends. Mixed into MainScre
 
 from __future__ import annotations
 
-from textual.widgets import Footer, TabbedContent
+from textual.widgets import TabbedContent
 
 from nn_tui.core.errors import UserError
 from nn_tui.core.preset.lessons import Lesson, all_lessons, mark_progress
@@ -79,7 +79,7 @@ class LessonKeys:
         panel = self.query_one_optional(LessonPanel)
         status = self._lesson_status(running=run)
         if panel is None:
-            await self.mount(LessonPanel(lesson, len(lessons)), before=self.query_one(Footer))
+            await self.query_one("#main-body").mount(LessonPanel(lesson, len(lessons)))  # under the header, over the footer
             self.query_one(LessonPanel).set_status(status)
         else:
             panel.show(lesson, len(lessons), status)

@@ -17,7 +17,7 @@ class LessonPanel(VerticalScroll):
 
     DEFAULT_CSS = """
     LessonPanel {
-        dock: right; width: 32; height: 100%; padding: 0 1; margin-bottom: 1;  /* the footer docks there too */
+        dock: right; width: 32; height: 100%; padding: 0 1;  /* of the space between the header and the footer */
         border: round $border-blurred; border-title-color: $text-accent; border-title-style: bold;
     }
     LessonPanel .lesson-head { text-style: bold; color: $text-accent; margin-top: 1; }
@@ -71,7 +71,7 @@ class LessonPanel(VerticalScroll):
     def show(self, lesson: Lesson, total: int, status: str = "") -> None:
         self.lesson, self.total = lesson, total
         self.border_title = f"Lesson {lesson.number} of {total}"
-        self.border_subtitle = "ctrl+l hides"  # the footer may have no room left for the key at 80 columns
+        self.border_subtitle = "ctrl+l hides"  # where the eye is; the footer says it too ("^l Lesson")
         self.query_one("#lesson-title", Static).update(lesson.title)
         self.query_one("#lesson-idea", Static).update(lesson.idea)
         figure = self.query_one("#lesson-figure", Static)

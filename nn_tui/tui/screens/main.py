@@ -11,10 +11,10 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane
 
 from nn_tui.core.datasets import DatasetInfo, all_datasets
 from nn_tui.core.errors import UserError
@@ -37,6 +37,7 @@ from nn_tui.tui.widgets.dataset_panel import DatasetPanel
 from nn_tui.tui.widgets.deferred import Deferred
 from nn_tui.tui.widgets.field_form import FieldForm
 from nn_tui.tui.widgets.insight_view import InsightView
+from nn_tui.tui.widgets.key_footer import KeyFooter
 from nn_tui.tui.widgets.layer_stack import LayerStack
 from nn_tui.tui.widgets.layer_table import LayerTable
 from nn_tui.tui.widgets.train_view import TrainView
@@ -106,27 +107,28 @@ class MainScreen(LessonKeys, RunKeys, PresetFiles, DataProbe, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
-        with TabbedContent(initial="tab-data", id="tabs"):
-            with TabPane("1 Data", id="tab-data"):
-                yield DatasetPanel(
-                    self.datasets, self.preset.data.dataset, data_specs(self.preset, self.dataset_info), id="dataset-panel"
-                )
-            with TabPane("2 Network", id="tab-network"):
-                with Deferred(Horizontal(id="network")):
-                    stack = self._layer_stack = LayerStack(self.preset.layers, id="layer-stack")
-                    stack.border_title = "layers · model summary"
-                    yield stack
-                    with VerticalScroll(id="training-box") as box:
-                        box.border_title = "training"
-                        yield FieldForm(
-                            training_specs(self.preset, self.data_task, self.n_classes, self.devices), id="training-form"
-                        )
-            with TabPane("3 Train", id="tab-train"):
-                # Mounted once the first frame is painted: charts and device polling are not needed to start.
-                yield Deferred(TrainView(self.run, device_source=self.app.device_source, id="train-view"))
-            with TabPane("4 Inside", id="tab-inside"):
-                yield Deferred(InsightView(self.run, id="insight-view"))
-        yield Footer()
+        with Vertical(id="main-body"):  # between the header and the footer: the tabs, and a lesson's panel
+            with TabbedContent(initial="tab-data", id="tabs"):
+                with TabPane("1 Data", id="tab-data"):
+                    yield DatasetPanel(
+                        self.datasets, self.preset.data.dataset, data_specs(self.preset, self.dataset_info), id="dataset-panel"
+                    )
+                with TabPane("2 Network", id="tab-network"):
+                    with Deferred(Horizontal(id="network")):
+                        stack = self._layer_stack = LayerStack(self.preset.layers, id="layer-stack")
+                        stack.border_title = "layers · model summary"
+                        yield stack
+                        with VerticalScroll(id="training-box") as box:
+                            box.border_title = "training"
+                            yield FieldForm(
+                                training_specs(self.preset, self.data_task, self.n_classes, self.devices), id="training-form"
+                            )
+                with TabPane("3 Train", id="tab-train"):
+                    # Mounted once the first frame is painted: charts and device polling are not needed to start.
+                    yield Deferred(TrainView(self.run, device_source=self.app.device_source, id="train-view"))
+                with TabPane("4 Inside", id="tab-inside"):
+                    yield Deferred(InsightView(self.run, id="insight-view"))
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.run.listen(self)

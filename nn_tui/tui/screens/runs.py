@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from nn_tui.core.run.runs_folder import RunRecord, list_runs, loss_curves
 from nn_tui.tui.palette.export import export_in_background
@@ -23,6 +23,7 @@ from nn_tui.tui.training.history import format_seconds
 from nn_tui.tui.series import thin
 from nn_tui.tui.widgets.axes import log10_values, log_ticks, narrow_y_axis
 from nn_tui.tui.widgets.chart import PlotWidget
+from nn_tui.tui.widgets.key_footer import KeyFooter
 
 MARK = "●"
 CURVE_COLORS = ("primary", "accent", "success", "error", "secondary", "warning")
@@ -125,7 +126,7 @@ class RunsScreen(Screen):
             chart.border_title = "validation loss"
             yield chart
         yield Static("", id="runs-line")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

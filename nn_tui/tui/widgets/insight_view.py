@@ -55,8 +55,9 @@ class InsightComputed(Message):
 
 class InsightView(Vertical):
     BINDINGS = [
-        Binding("left_square_bracket", "sample(-1)", "Prev sample", id="insight.prev"),
-        Binding("right_square_bracket", "sample(1)", "Next sample", id="insight.next"),
+        # Short, so both fit an 80-column footer; the forward pass says "training sample k of n".
+        Binding("left_square_bracket", "sample(-1)", "Prev", id="insight.prev", tooltip="Previous sample"),
+        Binding("right_square_bracket", "sample(1)", "Next", id="insight.next", tooltip="Next sample"),
         Binding("f", "focus_input", "Type input", id="insight.input", tooltip="Type an input for the forward pass"),
         Binding("v", "test_points", "Test points", id="insight.test-points", tooltip="Show the validation points too"),
         Binding("g", "gradient_links", "Gradients", id="insight.gradient-links",
