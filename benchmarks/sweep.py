@@ -1,5 +1,6 @@
-"""Sweep benchmarks: 2 workers vs 1, the local engine's overhead, and the same 16 trials locally, on Ray and in a
-plain Optuna `study.optimize` loop.
+"""Sweep benchmarks: 2 workers vs 1, the local engine's overhead, and the same 16 trials locally, vectorised, on Ray
+and in a plain Optuna `study.optimize` loop. The worker and overhead cases measure the process pool, one trial at a
+time per worker (`--vectorize off`); "vectorised" is the default (`--vectorize auto`: the grid's trials grouped).
 
     python benchmarks/sweep.py            # all three, about 3-5 minutes on a 2-core machine
     python benchmarks/sweep.py --json     # machine-readable results on stdout
@@ -144,8 +145,8 @@ def main() -> None:
         xor.write_text(XOR)
 
         log("8 spiral trials, 1 worker then 2 workers ...")
-        one = run_sweep(spiral, tmp / "one", "--workers", "1")
-        two = run_sweep(spiral, tmp / "two", "--workers", "2")
+        one = run_sweep(spiral, tmp / "one", "--workers", "1", "--vectorize", "off")
+        two = run_sweep(spiral, tmp / "two", "--workers", "2", "--vectorize", "off")
         results["workers"] = {
             "one_worker": {k: v for k, v in one.items() if k != "sweep_dir"},
             "two_workers": {k: v for k, v in two.items() if k != "sweep_dir"},
@@ -155,7 +156,7 @@ def main() -> None:
         }
 
         log("16 XOR trials, 2 workers (local) ...")
-        local = run_sweep(xor, tmp / "local", "--workers", "2")
+        local = run_sweep(xor, tmp / "local", "--workers", "2", "--vectorize", "off")
         own = train_seconds(local["sweep_dir"])
         whole = train_seconds(local["sweep_dir"], "seconds")
         results["overhead"] = {
@@ -164,6 +165,10 @@ def main() -> None:
             "ratio": local["engine_seconds"] / (sum(own) / 2),
             "ratio_to_whole_trials": local["engine_seconds"] / (sum(whole) / 2),
         }
+
+        log("the same 16 XOR trials vectorised (--vectorize auto, 2 workers: a group each) ...")
+        vec = run_sweep(xor, tmp / "vec", "--workers", "2")
+        results["vectorized"] = {k: v for k, v in vec.items() if k != "sweep_dir"}
 
         if not args.skip_ray:
             log("the same 16 XOR trials on Ray (a local instance, 2 CPUs) ...")
@@ -196,6 +201,8 @@ def main() -> None:
           f"{o['sum_train_seconds']:.2f} s / 2 = {o['ratio']:.2f}x (target <= 1.25x); vs whole trials (data, "
           f"training, run folder) {o['sum_trial_seconds']:.2f} s / 2 = {o['ratio_to_whole_trials']:.2f}x; whole command "
           f"{o['command_seconds']:.1f} s")
+    v = results["vectorized"]
+    print(f"same 16 trials vectorised: engine {v['engine_seconds']:.2f} s, whole command {v['command_seconds']:.1f} s")
     if "ray" in results:
         r = results["ray"]
         print(f"same 16 trials on Ray: engine {r['engine_seconds']:.1f} s, whole command {r['command_seconds']:.1f} s")
