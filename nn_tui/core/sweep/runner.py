@@ -17,7 +17,6 @@ from nn_tui.core.sweep.spec import Sweep, load_sweep
 from nn_tui.core.sweep.study import (
     FINISHED,
     RESULT_ATTR,
-    RUN_DIR_ATTR,
     STUDY_FILE,
     TrialTask,
     ask,
@@ -116,13 +115,9 @@ class SweepRunner:
         return task
 
     def started(self, number: int, run_dir: str) -> None:
-        """A worker began the trial (its run folder exists): recorded in the study at once, so that after a kill
-        --resume can continue the trial in that folder."""
+        """A worker began the trial (its run folder exists)."""
         task = self.tasks.get(number)
         self.run_dirs[number] = run_dir
-        trial = self.asked.get(number)
-        if trial is not None:
-            trial.set_user_attr(RUN_DIR_ATTR, str(Path(run_dir).resolve()))
         if task is not None:
             self.on_event(SweepEvent("trial_start", number, {"seed": task.seed, "params": task.labels,
                                                              "run_dir": run_dir}))

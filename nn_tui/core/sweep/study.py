@@ -156,34 +156,41 @@ def ask(study, sweep: Sweep, sweep_dir: Path, metric: str, direction: str):
     preset = sweep.trial_preset(values, seed)
     preset.name = f"{sweep.name}-trial-{trial.number:04d}"
     task = TrialTask(trial.number, trial._trial_id, labels, seed, preset, str(sweep_dir), metric, direction,
-                     rung_epochs(preset.training.epochs, spec.prune), stopped_run_folder(study, trial))
+                     rung_epochs(preset.training.epochs, spec.prune),
+                     stopped_run_folder(study, trial, sweep_dir))
     return trial, task
 
 
-RUN_DIR_ATTR = "run_dir"  # set when a trial's run folder exists, so a kill does not lose where it trained
-
-
-def stopped_run_folder(study, trial) -> str | None:
+def stopped_run_folder(study, trial, sweep_dir: Path) -> str | None:
     """For a retry of a stopped (or killed) trial: the run folder the trial trained in, if it has a checkpoint to
     continue from (else None: the retry starts over in a new folder)."""
     from nn_tui.core.run.checkpoint import LAST_FILE, checkpoint_dir
 
     old = trial.user_attrs.get("retry_of")
-    if old is None:
-        return None
-    before = study.get_trials(deepcopy=False)[old]
-    folder = before.user_attrs.get(RUN_DIR_ATTR) or before.user_attrs.get(RESULT_ATTR, {}).get("run_dir")
-    if not folder:
-        return None
-    path = Path(folder)
-    if not path.is_absolute():  # recorded relative to where the sweep was started
-        path = Path.cwd() / path
-    if not (checkpoint_dir(path) / LAST_FILE).is_file():
+    path = None if old is None else trial_folder(study, old, sweep_dir)
+    if path is None or not (checkpoint_dir(path) / LAST_FILE).is_file():
         return None
     try:  # written as a new trial's would be (trials.csv): relative to here when it is under here
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def trial_folder(study, number: int, sweep_dir: Path) -> Path | None:
+    """The run folder trial `number` trained in: as its result recorded it, else (killed before it could record
+    one) the folder named after it in runs/ (`…-trial-0007`), or the one it continued (a retry's)."""
+    t = study.get_trials(deepcopy=False)[number]
+    recorded = t.user_attrs.get(RESULT_ATTR, {}).get("run_dir")
+    if recorded:
+        path = Path(recorded)
+        return path if path.is_absolute() else Path.cwd() / path
+    runs = Path(sweep_dir) / "runs"
+    named = sorted([*runs.glob(f"*-trial-{number:04d}"), *runs.glob(f"*-trial-{number:04d}-*")])
+    if named:
+        return named[-1]
+    if "retry_of" in t.user_attrs:
+        return trial_folder(study, t.user_attrs["retry_of"], sweep_dir)
+    return None
 
 
 def status_of(t) -> str:
