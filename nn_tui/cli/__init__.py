@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from nn_tui.cli.signals import early_signal, install_signal_handling, restore_default_handlers
+from nn_tui.cli.signals import early_signal, install_signal_handling
 
 install_signal_handling()
 
@@ -50,15 +50,9 @@ def launch_app(preset: str | None) -> None:
             loaded = sweep.preset if sweep is not None else load_preset(resolve_preset_path(preset))
     except UserError as exc:
         raise fail(exc) from None
-    try:
-        from nn_tui.tui.app import NNTuiApp
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("nn_tui.tui"):
-            typer.echo("error: the app is not available in this build; use `nn-tui run PRESET`", err=True)
-            raise typer.Exit(EXIT_FAILED) from None
-        raise
-    restore_default_handlers()
-    NNTuiApp(preset=loaded, sweep=sweep).run()
+    from nn_tui.cli.app import launch_app
+
+    launch_app("use `nn-tui run PRESET`", preset=loaded, sweep=sweep)
 
 
 def open_sweep_target(name: str):

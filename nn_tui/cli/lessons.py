@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from nn_tui.cli.exits import EXIT_FAILED, fail
+from nn_tui.cli.exits import fail
 from nn_tui.core.errors import UserError
 
 TAB_NAMES = {"data": "Data", "network": "Network", "train": "Train", "boundary": "Inside → Boundary",
@@ -42,14 +42,6 @@ def lessons_cmd(
 
 
 def open_lesson(number: int, *, run: bool) -> None:
-    try:
-        from nn_tui.tui.app import NNTuiApp
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("nn_tui.tui"):
-            typer.echo("error: the app is not available in this build; run the lesson's preset with nn-tui run", err=True)
-            raise typer.Exit(EXIT_FAILED) from None
-        raise
-    from nn_tui.cli.signals import restore_default_handlers
+    from nn_tui.cli.app import launch_app
 
-    restore_default_handlers()
-    NNTuiApp(lesson=number, lesson_run=run).run()
+    launch_app("run the lesson's preset with nn-tui run", lesson=number, lesson_run=run)

@@ -7,20 +7,19 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
-    """Call write(temp_path) and rename the temp file over path once it is complete and synced."""
-    path = Path(path)
+@contextmanager
+def _replacing(path: Path) -> Iterator[tuple[int, str]]:
+    """A temp file beside `path` (its open descriptor and name): renamed over `path` when the block ends, removed
+    if it raises, so readers never see half a file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        yield fd, tmp
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -28,6 +27,16 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
+    """Call write(temp_path) and rename the temp file over path once it is complete and synced."""
+    path = Path(path)
+    with _replacing(path) as (fd, tmp):
+        os.close(fd)
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
     return path
 
 
@@ -35,19 +44,11 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     """atomic_write for text, written and synced through the temp file's own descriptor (one open, not two:
     a sweep writes thousands of small files)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
+    with _replacing(path) as (fd, tmp):
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return path
 
 

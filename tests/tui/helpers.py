@@ -50,3 +50,14 @@ async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 5.0) -
             raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
         await asyncio.sleep(0.02)
     await pilot.pause()
+
+
+async def train_to_end(pilot, app):
+    """Press t as a user does, once the Train tab is there, and wait for the (scripted) run to finish; its view."""
+    from nn_tui.tui.widgets.train_view import TrainView
+
+    await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
+    await pilot.press("t")
+    tv = app.screen.query_one(TrainView)
+    await wait_for(pilot, lambda: tv.state == "finished")
+    return tv

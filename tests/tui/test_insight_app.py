@@ -14,8 +14,7 @@ from nn_tui.core.preset import dump_preset
 from tests.tui.fake_trainer import FakeTrainer
 from nn_tui.tui.screens.runs import LossOverlay, RunsScreen
 from nn_tui.tui.widgets.insight_view import InsightView
-from nn_tui.tui.widgets.train_view import TrainView
-from tests.tui.helpers import small_preset, wait_for
+from tests.tui.helpers import small_preset, train_to_end, wait_for
 from tests.tui.insight_fakes import fake_snapshot
 
 
@@ -59,10 +58,7 @@ async def test_the_inside_tab_follows_the_run(make_app, tmp_path):
     run_dir = write_run(tmp_path / "runs" / "20250101-120000-small", "small", [0.7, 0.5, 0.3])
     app = make_app(small_preset(epochs=5), trainer=SnapshotTrainer(run_dir=str(run_dir)))
     async with app.run_test(size=(110, 34)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
-        await pilot.press("t")
-        tv = app.screen.query_one(TrainView)
-        await wait_for(pilot, lambda: tv.state == "finished")
+        tv = await train_to_end(pilot, app)
         assert tv.history.insight is not None and tv.history.insight.epoch == 5
         await pilot.press("4")
         view = app.screen.query_one(InsightView)

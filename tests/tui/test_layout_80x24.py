@@ -13,9 +13,8 @@ from nn_tui.tui.lessons.panel import LessonPanel
 from nn_tui.tui.widgets.forward_pass import ForwardPassView
 from nn_tui.tui.widgets.insight_view import InsightView
 from nn_tui.tui.widgets.network_diagram import NetworkDiagram, title_lines
-from nn_tui.tui.widgets.train_view import TrainView
 from tests.tui.fake_sweep import fake_runner
-from tests.tui.helpers import small_preset, wait_for
+from tests.tui.helpers import small_preset, train_to_end, wait_for
 from tests.tui.test_insight_app import SnapshotTrainer, write_run
 from tests.tui.test_layout_as_seen import screen_text
 
@@ -30,10 +29,7 @@ async def test_inside_network_titles_and_output_header_fit_at_80x24(make_app, tm
     run_dir = write_run(tmp_path / "runs" / "20250101-120000-small", "small", [0.7, 0.5, 0.3])
     app = make_app(small_preset(epochs=5), trainer=SnapshotTrainer(run_dir=str(run_dir)))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query_one_optional(TrainView) is not None)
-        await pilot.press("t")
-        tv = app.screen.query_one(TrainView)
-        await wait_for(pilot, lambda: tv.state == "finished")
+        await train_to_end(pilot, app)
         await pilot.press("4")
         view = app.screen.query_one(InsightView)
         await wait_for(pilot, lambda: view.views is not None and view.views.epoch == 5)

@@ -391,11 +391,12 @@ class Checkpointer(Callback):
         epoch = event.epoch
         if state.best.get("epoch") == epoch:
             self.remember_best(epoch)
-        if self.every <= 0 or epoch % self.every:
-            return
-        if time.perf_counter() - self._last_write < max(self.min_interval, self._last_cost / MAX_TIME_SHARE):
-            return
-        self.write()
+        if self.every > 0 and epoch % self.every == 0 and self._spaced():
+            self.write()
+
+    def _spaced(self) -> bool:
+        """Long enough since the last write (min_interval, and writing takes at most MAX_TIME_SHARE of the time)."""
+        return time.perf_counter() - self._last_write >= max(self.min_interval, self._last_cost / MAX_TIME_SHARE)
 
     def on_epoch_block(self, state: TrainState, block: EpochBlock) -> None:
         """Several epochs at once (a run trained in a group, whose driver keeps the best weights: share_best).
@@ -403,11 +404,8 @@ class Checkpointer(Callback):
         best = state.best.get("epoch")
         if best is not None and best >= block.first:
             self.remember_best(best)
-        if self.every <= 0 or block.last // self.every == (block.first - 1) // self.every:
-            return
-        if time.perf_counter() - self._last_write < max(self.min_interval, self._last_cost / MAX_TIME_SHARE):
-            return
-        self.write()
+        if self.every > 0 and block.last // self.every > (block.first - 1) // self.every and self._spaced():
+            self.write()
 
     def write(self) -> None:
         t0 = time.perf_counter()

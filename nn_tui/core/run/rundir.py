@@ -249,18 +249,22 @@ class MetricsWriter(Callback):
         self.append = run_dir.append_metrics_line
 
     def on_epoch_end(self, state: TrainState, event: EpochEnd) -> None:
-        # The row as metrics_columns orders it, formatted as _csv_value would (repr of a float is exact and
-        # spells nan / inf / -inf): this runs once per epoch of every trial, thousands of times a second.
         e = event
-        self.append(f"{int(e.epoch)},{float(e.train_loss)!r},{float(e.val_loss)!r},{float(e.metric_value)!r},"
-                    f"{float(e.lr)!r},{float(e.seconds)!r}")
+        self.append(_row(int(e.epoch), float(e.train_loss), float(e.val_loss), float(e.metric_value),
+                         repr(float(e.lr)), float(e.seconds)))
 
     def on_epoch_block(self, state: TrainState, block: EpochBlock) -> None:
         lr = repr(float(block.lr))
         self.append("\n".join(
-            f"{e},{float(a)!r},{float(b)!r},{float(c)!r},{lr},{float(t)!r}"
+            _row(e, float(a), float(b), float(c), lr, float(t))
             for e, a, b, c, t in zip(range(block.first, block.last + 1), block.train_loss, block.val_loss,
                                      block.metric_value, block.seconds)))
+
+
+def _row(epoch: int, train: float, val: float, metric: float, lr: str, seconds: float) -> str:
+    """A metrics.csv line in metrics_columns' order, as _csv_value writes each cell (repr of a float is exact and
+    spells nan / inf / -inf): built once per epoch of every trial, thousands of times a second."""
+    return f"{epoch},{train!r},{val!r},{metric!r},{lr},{seconds!r}"
 
 
 def _csv_value(v: Any) -> str:

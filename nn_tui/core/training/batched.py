@@ -73,8 +73,9 @@ class BatchedTrainer(StackedTrials):
         epochs = [tr.preset.training.epochs for tr in trainers]
         start = trainers[0].state.epoch + 1
         within = trainers[0].state.within_epoch  # resumed in the middle of an epoch: the same point for all
-        results: list[RunFinished | None] = [None] * T
-        active = [tr.state.epoch < epochs[i] for i, tr in enumerate(trainers)]
+        # Which trials still train, and how each ended (kept on self: the helpers below update both).
+        self.results = results = [None] * T
+        self.active = active = [tr.state.epoch < epochs[i] for i, tr in enumerate(trainers)]
         for i, tr in enumerate(trainers):
             tr.state.dropout_generator = self.dropout_gens[i]  # what its checkpoints save as its dropout stream
             if not active[i]:
@@ -85,14 +86,13 @@ class BatchedTrainer(StackedTrials):
             tr.control.signal_stop_to(stop_flag)
         shuffle = [tr.generator for tr in trainers]
         in_order = torch.arange(n, device=dev)
-        self.active = active
         stacked_data = self.X.dim() == 3
         rows = torch.arange(T, device=dev).unsqueeze(1)
         self.t_start = time.perf_counter()
         self.before = [tr.state.final.get("seconds", 0.0) for tr in trainers]
         self.steps_base = [tr.state.global_step for tr in trainers]
         self.steps_done = 0
-        self.steps_per_epoch = steps
+        self.steps_per_epoch, self.batch_size = steps, bs
         schedulers = any(tr.scheduler is not None for tr in trainers)
         manual = backprop.supports(self.layout, self.loss_name)
         # StepProgress now and then (as a trainer alone sends it), to the trials whose callbacks want it: the
@@ -133,9 +133,9 @@ class BatchedTrainer(StackedTrials):
             stopped_within = False
             for step in range(first_step, steps):
                 if stop_flag.is_set():
-                    self._deliver(block, epoch - 1, active, results, stops_after=False)
+                    self._deliver(block, epoch - 1, stops_after=False)
                     block, block_t0 = [], time.perf_counter()
-                    self._stop_within(epoch, seen, loss_sum, shuffle_states, active, results)
+                    self._stop_within(epoch, seen, loss_sum, shuffle_states)
                     alive = torch.tensor(active, device=dev)
                     if not any(active):
                         stopped_within = True
@@ -217,7 +217,7 @@ class BatchedTrainer(StackedTrials):
             block.append((stats, now, seen / max(now - epoch_t0, 1e-9)))
             if (any_ended or schedulers or epoch in ends or stop_flag.is_set()
                     or now - block_t0 >= BLOCK_SECONDS or len(block) >= BLOCK_EPOCHS or epoch == last_epoch):
-                self._deliver(block, epoch, active, results)
+                self._deliver(block, epoch)
                 block, block_t0 = [], time.perf_counter()
                 left = sum(active)
                 if 0 < left <= T // 2 and T >= SHRINK_FROM and epoch < last_epoch:
@@ -234,7 +234,7 @@ class BatchedTrainer(StackedTrials):
         return [r if r is not None or i in handed else self._finished(i, "stopped", "stopped", self.before[i])
                 for i, r in enumerate(results)]  # None: handed over, still training
 
-    def _deliver(self, block: list, epoch: int, active: list[bool], results: list, stops_after: bool = True) -> None:
+    def _deliver(self, block: list, epoch: int, stops_after: bool = True) -> None:
         """Hand the epochs of `block` (the last is `epoch`) to each trial still training: its TrainState and
         callbacks (one EpochBlock, or EpochEnd for a single epoch), then its end if it has come. Every epoch of
         a block but the last is finite and ends no trial (those end a block at once). stops_after=False: the
@@ -249,7 +249,7 @@ class BatchedTrainer(StackedTrials):
         times, rates = [b[1] for b in block], [b[2] for b in block]
         steps = self.steps_per_epoch
         for i, tr in enumerate(self.trainers):
-            if not active[i]:
+            if not self.active[i]:
                 continue
             train_l, val_l, metric_l = per_trial[i]
             diverged = not math.isfinite(train_l[-1]) or not math.isfinite(val_l[-1])
@@ -267,14 +267,14 @@ class BatchedTrainer(StackedTrials):
                 for live, good in zip(self.live, self.good):
                     live[i].copy_(good[i])
                 tr.state.global_step = global_step
-                results[i] = self._leave(i, active, *tr._diverged(epoch), took)
+                self._leave(i, *tr._diverged(epoch), took)
             elif (stop := tr._early_stop()) is not None:
-                results[i] = self._leave(i, active, *stop, took)
+                self._leave(i, *stop, took)
             elif tr.control.stop_requested and stops_after:
-                results[i] = self._leave(i, active, "stopped", f"stopped by request after epoch {epoch}", took)
+                self._leave(i, "stopped", f"stopped by request after epoch {epoch}", took)
             elif epoch >= tr.preset.training.epochs:
-                results[i] = self._leave(i, active, "completed", "", took)
-        if stops_after and not any(active[i] and tr.control.stop_requested for i, tr in enumerate(self.trainers)):
+                self._leave(i, "completed", "", took)
+        if stops_after and not any(self.active[i] and tr.control.stop_requested for i, tr in enumerate(self.trainers)):
             self.stop_flag.clear()
 
     def _progress(self, epoch: int, step: int, steps: int, loss_sum: Any, seen: int, elapsed: float) -> None:
@@ -289,13 +289,12 @@ class BatchedTrainer(StackedTrials):
             for hook in hooks:
                 hook(tr.state, event)
 
-    def _stop_within(self, epoch: int, seen: int, loss_sum: Any, shuffle_states: list | None, active: list[bool],
-                     results: list) -> None:
+    def _stop_within(self, epoch: int, seen: int, loss_sum: Any, shuffle_states: list | None) -> None:
         """The trials asked to stop leave in the middle of `epoch`, each saved as a trainer alone saves a stop
         there (TrainState.within_epoch: the step, the rows seen, the loss so far, the epoch's shuffle order)."""
-        bs = self.trainers[0]._plan().batch_size
+        bs = self.batch_size
         for i, tr in enumerate(self.trainers):
-            if not active[i] or not tr.control.stop_requested:
+            if not self.active[i] or not tr.control.stop_requested:
                 continue
             state = tr.state
             state.global_step = self.steps_base[i] + self.steps_done
@@ -304,13 +303,14 @@ class BatchedTrainer(StackedTrials):
                 "shuffle_state": shuffle_states[i] if shuffle_states is not None else tr.generator.get_state(),
             }
             took = self.before[i] + time.perf_counter() - self.t_start
-            results[i] = self._leave(i, active, "stopped", f"stopped by request during epoch {epoch}", took)
+            self._leave(i, "stopped", f"stopped by request during epoch {epoch}", took)
         self.stop_flag.clear()
 
-    def _leave(self, i: int, active: list[bool], status: str, message: str, seconds: float) -> RunFinished:
-        active[i] = False
+    def _leave(self, i: int, status: str, message: str, seconds: float) -> None:
+        """Trial i has ended: out of the group (its own tensors again), its result recorded."""
+        self.active[i] = False
         self._release(i)
-        return self._finished(i, status, message, seconds)
+        self.results[i] = self._finished(i, status, message, seconds)
 
     def _finished(self, i: int, status: str, message: str, seconds: float) -> RunFinished:
         tr = self.trainers[i]

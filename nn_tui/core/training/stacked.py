@@ -34,7 +34,6 @@ class StackedTrials:
 
         self.trainers = trainers
         self.T = T = len(trainers)
-        self.given_best = best
         first = trainers[0]
         self.device = first.device
         self.loss_name = first.loss_name
@@ -68,7 +67,7 @@ class StackedTrials:
         self.active = [True] * T  # which trials are still training (run() keeps it)
         self.adam = first.preset.training.optimizer in ("adam", "adamw")
         self.decoupled = first.preset.training.optimizer == "adamw"
-        self._stack()
+        self._stack(best)
         t = [tr.preset.training for tr in trainers]
         col = lambda v: torch.tensor(v, dtype=torch.float32, device=self.device)  # noqa: E731
         # Learning rates in double, as torch.optim holds them (Python floats): Adam's step size is computed from them.
@@ -102,7 +101,7 @@ class StackedTrials:
 
     # ------------------------------------------------------------ stacks shared with each trial's objects
 
-    def _stack(self) -> None:
+    def _stack(self, best: list[list[torch.Tensor]] | None) -> None:
         """Stack every trial's parameters, buffers and optimizer state; make each trial's tensors views of them."""
         import torch
 
@@ -161,8 +160,8 @@ class StackedTrials:
         self.live = [self.flat, *self.buffers.values()]
         self.good = [t.clone() for t in self.live]
         self.best = [t.clone() for t in self.live]  # each trial's weights of its best epoch so far
-        if self.given_best is not None:
-            for i, rows in enumerate(self.given_best):
+        if best is not None:
+            for i, rows in enumerate(best):
                 for stack, row in zip(self.best, rows):
                     stack[i].copy_(row)
 

@@ -32,18 +32,18 @@ from nn_tui.core.training.events import (
     SettingChanged,
     TrainerControl,
 )
+from nn_tui.tui.training.broadcast import Broadcaster
 from nn_tui.tui.training.history import RunHistory
 
 if TYPE_CHECKING:
     from textual.app import App
-    from textual.message_pump import MessagePump
 
     from nn_tui.core.inspection.insight import InsightSnapshot
 
 ACTIVE = ("starting", "training", "paused", "stopping")
 
 
-class RunController:
+class RunController(Broadcaster):
     # Each listener gets its own copy of a message, so none bubbles (a screen would get it twice).
 
     @dataclass
@@ -85,8 +85,7 @@ class RunController:
     def __init__(self, app: App, *, name: str = "run") -> None:
         self.app = app
         self.name = name
-        self.listeners: list[MessagePump] = []
-        self.state = "idle"
+        super().__init__()
         self.history: RunHistory | None = None
         self.control: TrainerControl | None = None
         self.run_preset: Preset | None = None
@@ -102,19 +101,6 @@ class RunController:
         # change asked for, each change the trainer reports, and the lr of every epoch (a schedule moves it).
         self.settings: dict[str, float | None] = {}
         self.changed: set[str] = set()  # the settings changed while this run trained
-
-    def listen(self, listener: MessagePump) -> None:
-        if listener not in self.listeners:
-            self.listeners.append(listener)
-
-    def _post(self, make) -> None:
-        for listener in self.listeners:
-            listener.post_message(make())
-
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self._post(lambda: self.StateChanged(self))
 
     @property
     def active(self) -> bool:

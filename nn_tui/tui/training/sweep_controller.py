@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from nn_tui.core.errors import UserError
+from nn_tui.tui.training.broadcast import Broadcaster
 
 if TYPE_CHECKING:
     from textual.app import App
-    from textual.message_pump import MessagePump
 
     from nn_tui.core.sweep.runner import SweepPlan
     from nn_tui.core.sweep.spec import Sweep
@@ -65,7 +65,7 @@ def metric_curve(run_dir: str | None, metric: str) -> list[tuple[float, float]]:
     return [(float(r["epoch"]), float(r[metric])) for r in rows if "epoch" in r and r.get(metric) is not None]
 
 
-class SweepController:
+class SweepController(Broadcaster):
     @dataclass
     class Progressed(Message, bubble=False):
         """Events from the sweep engine, as (kind, trial, data), applied in order."""
@@ -88,8 +88,7 @@ class SweepController:
         self.app = app
         self.make_runner = make_runner or real_runner
         self.out = Path(out)
-        self.listeners: list[MessagePump] = []
-        self.state = "idle"
+        super().__init__()
         self.plan: SweepPlan | None = None
         self.sweep_dir: Path | None = None
         self.status: str | None = None  # the engine's last word: completed or stopped
@@ -97,19 +96,6 @@ class SweepController:
         self._stop = threading.Event()
         self._events: collections.deque = collections.deque()
         self._timer = None
-
-    def listen(self, listener: MessagePump) -> None:
-        if listener not in self.listeners:
-            self.listeners.append(listener)
-
-    def _post(self, make) -> None:
-        for listener in self.listeners:
-            listener.post_message(make())
-
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self._post(lambda: self.StateChanged(self))
 
     @property
     def active(self) -> bool:
